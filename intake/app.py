@@ -1,0 +1,124 @@
+"""Wiring: build the objects every loop needs from validated settings.
+
+Nothing here decides anything; it reads config files once, builds the pure
+rule records and the adapters, and hands them out explicitly (no globals).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Mapping
+
+from sqlalchemy.engine import Engine
+
+from intake.adapters.raw_store import RawStore
+from intake.adapters.templates import TemplateStore
+from intake.db import make_engine
+from intake.domain.calendar_config import CalendarConfig, calendar_from_config, parse_calendar_config, parse_policies
+from intake.domain.deadlines import DeadlinePolicy
+from intake.domain.decide import DecisionRules
+from intake.domain.records import OrgFacts
+from intake.domain.workdays import BusinessCalendar
+from intake.errors import ConfigError, ConfigErrors
+from intake.settings import Settings, read_toml
+
+log = logging.getLogger("intake")
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def load_rules(settings: Settings) -> DecisionRules:
+    """categories.toml, channels.toml and (optional) spam.toml beside intake.toml."""
+    org = settings.organization
+    own = {org.intake_address, settings.smtp.from_address}
+    own_domains = {org.domain}
+    spam_path = settings.config_path("spam.toml")
+    try:
+        return DecisionRules.from_config(
+            own_addresses=frozenset(own),
+            own_domains=frozenset(own_domains),
+            channels=read_toml(settings.config_path("channels.toml")),
+            categories=read_toml(settings.config_path("categories.toml")),
+            spam=read_toml(spam_path) if spam_path.exists() else None,
+        )
+    except ConfigError as exc:
+        raise ConfigErrors([exc]) from None
+
+
+def load_calendar(settings: Settings) -> tuple[CalendarConfig, Mapping[str, DeadlinePolicy]]:
+    cal_path = settings.config_path("calendar.toml")
+    pol_path = settings.config_path("policies.toml")
+    errors: list[ConfigError] = []
+    cal = pol = None
+    try:
+        cal = parse_calendar_config(read_toml(cal_path), str(cal_path))
+    except ConfigError as exc:
+        errors.append(exc)
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+    try:
+        pol = parse_policies(read_toml(pol_path), str(pol_path))
+    except ConfigError as exc:
+        errors.append(exc)
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return cal, pol
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    store: RawStore
+    rules: DecisionRules
+    calendar_config: CalendarConfig
+    policies: Mapping[str, DeadlinePolicy]
+    templates: TemplateStore
+    clock: Clock = system_clock
+    worker_id: str = "intake"
+    _calendars: dict = field(default_factory=dict)
+
+    @property
+    def org(self) -> OrgFacts:
+        o = self.settings.organization
+        return OrgFacts(name=o.name, intake_address=o.intake_address, domain=o.domain)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def calendar(self, around: datetime) -> BusinessCalendar:
+        """A calendar covering the year of ``around`` and the next two (long periods)."""
+        key = around.year
+        if key not in self._calendars:
+            self._calendars[key] = calendar_from_config(self.calendar_config, range(key - 1, key + 3))
+        return self._calendars[key]
+
+
+def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine | None = None,
+              worker_id: str | None = None) -> App:
+    rules = load_rules(settings)
+    cal, policies = load_calendar(settings)
+    templates = TemplateStore(settings.templates.path)
+    return App(
+        settings=settings,
+        engine=engine or make_engine(settings.database.url),
+        store=RawStore(Path(settings.storage.path)),
+        rules=rules,
+        calendar_config=cal,
+        policies=policies,
+        templates=templates,
+        clock=clock,
+        worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
+    )
+

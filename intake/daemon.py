@@ -1,0 +1,173 @@
+"""The daemon's loops and ``run --once``.
+
+Four loops, each in its own thread, each woken by an event: fetch (IMAP IDLE or
+poll), process (parse, decide, register), OCR (fax/post pages, its own worker
+so it never holds up e-mail) and send (outbox → SMTP). APScheduler only sets
+the events on a timer; every piece of state lives in database rows, so a
+restart loses nothing and a second instance can share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from intake.adapters.imap_source import ImapSource, Reconnecting
+from intake.adapters.smtp_mailer import SmtpMailer
+from intake.runner import RunReport, process_ocr, process_received
+from intake.stages.fetch import FetchReport, fetch_once
+from intake.stages.send import SendReport, deliver_due
+
+log = logging.getLogger("intake.daemon")
+
+
+@dataclass
+class OnceReport:
+    fetch: FetchReport = field(default_factory=FetchReport)
+    process: RunReport = field(default_factory=RunReport)
+    ocr: RunReport = field(default_factory=RunReport)
+    send: SendReport = field(default_factory=SendReport)
+
+
+def make_page_reader():
+    from intake.adapters.ocr import PageReader
+
+    return PageReader()
+
+
+def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None) -> OnceReport:
+    """Fetch everything pending, process it (OCR included), send what is due, return."""
+    report = OnceReport()
+    settings = app.settings
+    source = (imap_factory or ImapSource)(settings.imap)
+    try:
+        source.connect()
+        report.fetch = fetch_once(app.engine, app.store, source,
+                                  mailbox=settings.imap.mailbox, processed_mailbox=settings.imap.processed_mailbox,
+                                  now=app.now())
+    finally:
+        source.close()
+    report.process = process_received(app)
+    reader = page_reader or make_page_reader()
+    report.ocr = process_ocr(app, reader, limit=10_000)
+    if report.ocr.processed:
+        more = process_received(app)
+        _merge(report.process, more)
+    mailer = mailer or SmtpMailer(settings.smtp)
+    try:
+        report.send = deliver_due(app, mailer)
+    finally:
+        mailer.close()
+    return report
+
+
+def _merge(into: RunReport, more: RunReport) -> None:
+    into.processed += more.processed
+    into.failed += more.failed
+    into.set_aside += more.set_aside
+    into.summaries += more.summaries
+
+
+class Daemon:
+    def __init__(self, app, *, page_reader=None):
+        self.app = app
+        self.stop_event = threading.Event()
+        self.wake_process = threading.Event()
+        self.wake_ocr = threading.Event()
+        self.wake_send = threading.Event()
+        self.page_reader = page_reader
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+
+    # -- loops --------------------------------------------------------
+    def fetch_loop(self) -> None:
+        s = self.app.settings.imap
+        source = Reconnecting(ImapSource(s), mailbox=s.mailbox)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    rep = fetch_once(self.app.engine, self.app.store, source, mailbox=s.mailbox,
+                                     processed_mailbox=s.processed_mailbox, now=self.app.now())
+                    if rep.registered:
+                        self.wake_process.set()
+                    source.wait_for_new(float(s.poll_seconds))
+                except Exception as exc:  # never let the fetch loop die
+                    log.error("- fetch loop error: %s", exc, exc_info=True)
+                    self.stop_event.wait(5)
+        finally:
+            source.close()
+
+    def process_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.wake_process.wait(5)
+            self.wake_process.clear()
+            try:
+                rep = process_received(self.app)
+                if any("queued for OCR" in line for line in rep.summaries):
+                    self.wake_ocr.set()
+                if rep.processed:
+                    self.wake_send.set()
+            except Exception as exc:
+                log.error("- process loop error: %s", exc, exc_info=True)
+
+    def ocr_loop(self) -> None:
+        reader = self.page_reader or make_page_reader()
+        while not self.stop_event.is_set():
+            self.wake_ocr.wait(30)
+            self.wake_ocr.clear()
+            try:
+                if process_ocr(self.app, reader).processed:
+                    self.wake_process.set()
+            except Exception as exc:
+                log.error("- ocr loop error: %s", exc, exc_info=True)
+
+    def send_loop(self) -> None:
+        mailer = SmtpMailer(self.app.settings.smtp)
+        try:
+            while not self.stop_event.is_set():
+                self.wake_send.wait(10)
+                self.wake_send.clear()
+                try:
+                    deliver_due(self.app, mailer)
+                except Exception as exc:
+                    log.error("- send loop error: %s", exc, exc_info=True)
+                    mailer.close()
+        finally:
+            mailer.close()
+
+    def refresh_templates(self) -> None:
+        try:
+            for change in self.app.templates.refresh():
+                log.info("- template %s: %s %s", getattr(change, "name", "?"), getattr(change, "status", "?"),
+                         getattr(change, "version", ""))
+        except Exception as exc:
+            log.error("- template refresh failed: %s", exc)
+
+    # -- lifecycle ----------------------------------------------------
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop_event.set())
+        threads = [threading.Thread(target=fn, name=fn.__name__, daemon=True)
+                   for fn in (self.fetch_loop, self.process_loop, self.ocr_loop, self.send_loop)]
+        self.scheduler.add_job(self.wake_process.set, "interval", seconds=30, id="wake-process")
+        self.scheduler.add_job(self.wake_ocr.set, "interval", seconds=60, id="wake-ocr")
+        self.scheduler.add_job(self.wake_send.set, "interval", seconds=30, id="wake-send")
+        self.scheduler.add_job(self.refresh_templates, "interval", seconds=30, id="templates")
+        self.scheduler.start()
+        for t in threads:
+            t.start()
+        log.info("- intake daemon started (worker %s)", self.app.worker_id)
+        while not self.stop_event.is_set():
+            self.stop_event.wait(1)
+        log.info("- intake daemon stopping")
+        self.scheduler.shutdown(wait=False)
+        for ev in (self.wake_process, self.wake_ocr, self.wake_send):
+            ev.set()
+        deadline = time.monotonic() + 15
+        for t in threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+        return 0

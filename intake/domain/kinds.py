@@ -1,0 +1,569 @@
+"""What kind of message is this: case, follow-up, auto-reply, bounce or spam?
+
+``decide_kind`` is pure. Order of the checks (first match wins):
+
+1. loop: mail from one of our own addresses (our acknowledgement coming back)
+   is never a case (kind auto-reply, rule ``kind.loop.*``); a web-form relay
+   (our no-reply sender with a foreign Reply-To) is let through;
+2. bounce: RFC 3464 DSN, MAILER-DAEMON/postmaster or null Return-Path with
+   failure wording; successful/delayed-only DSNs and read receipts are
+   automatic mail, not bounces;
+3. spam: X-Spam-Flag / X-Spam-Status, then the weighted ``SpamRules``;
+4. auto-reply: RFC 3834 headers, vendor markers, Precedence, then wording;
+5. follow-up: a case ref (Message-ID lookup, subject, body);
+6. otherwise a new case.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from intake.domain.records import Evidence, Kind, KindDecision, ParsedMail
+from intake.domain.threading_ import extract_refs, find_case_ref
+from intake.errors import ConfigError
+
+KnownIds = Callable[[str], "str | None"]
+
+# --------------------------------------------------------------------------- spam rules
+
+
+@dataclass(frozen=True)
+class SpamRules:
+    """Weighted spam rules; a message is spam when its score reaches ``threshold``.
+
+    ``keywords`` match the normalised subject+body (lower-case, no spaces);
+    ``regexes`` the lower-cased subject+body; ``senders`` the From address.
+    ``ad_subject`` is the 광고 prefix Korean law (정보통신망법 제50조) puts on ads.
+    ``impersonation_terms`` + a sender in ``free_mail_domains`` = phishing-like.
+    """
+
+    keywords: tuple[tuple[str, float], ...] = ()
+    regexes: tuple[tuple[re.Pattern, float], ...] = ()
+    senders: tuple[tuple[re.Pattern, float], ...] = ()
+    ad_subject: re.Pattern | None = None
+    ad_weight: float = 5.0
+    free_mail_domains: frozenset[str] = frozenset()
+    impersonation_terms: tuple[str, ...] = ()
+    impersonation_weight: float = 4.0
+    threshold: float = 4.0
+
+    @classmethod
+    def default(cls) -> "SpamRules":
+        return load_spam_rules(DEFAULT_SPAM_RULES, "<built-in spam rules>")
+
+
+DEFAULT_SPAM_RULES: dict[str, Any] = {
+    "threshold": 4.0,
+    "ad_subject": r"^\s*[\(\[<［（]\s*(광\s*고|ad|advertisement)\s*[\)\]>］）]",
+    "ad_weight": 5.0,
+    "keywords": [
+        ["수신거부", 1.5], ["무료수신거부", 2.0], ["특가", 1.5], ["할인", 1.0], ["광고", 1.0], ["이벤트당첨", 3.0],
+        ["대출", 1.5], ["카지노", 4.0], ["바카라", 4.0], ["비아그라", 4.0], ["unsubscribe", 1.0],
+        ["registrationfee", 2.5], ["publicationfee", 2.5], ["invitedspeaker", 1.5], ["invitationtospeak", 1.5],
+        ["inviteyouasaspeaker", 2.0], ["callforpapers", 1.5], ["organisingcommittee", 1.0], ["organizingcommittee", 1.0],
+        ["lottery", 3.0], ["bitcoin", 2.0], ["cryptocurrency", 2.0], ["wiretransfer", 1.5],
+        ["계정이정지", 3.0], ["비밀번호를확인", 2.0], ["본인인증을", 1.0],
+    ],
+    "regexes": [
+        [r"\b(usd|eur|\$)\s?[\d,]{3,}", 1.0],
+        [r"(click|클릭)\s*(here|하세요|하여)", 1.0],
+    ],
+    "senders": [],
+    "free_mail_domains": [
+        "naver.com", "hanmail.net", "daum.net", "gmail.com", "nate.com", "kakao.com", "hotmail.com",
+        "outlook.com", "yahoo.com", "yahoo.co.kr", "live.com", "icloud.com",
+    ],
+    "impersonation_terms": [
+        "세금계산서", "국세청", "홈택스", "건강보험공단", "경찰청", "검찰청", "법원", "우체국택배", "택배배송",
+        "금융감독원", "은행보안", "계정보안", "irs", "taxrefund", "accountsuspended",
+    ],
+    "impersonation_weight": 4.0,
+}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s·・‧ㆍ]+", "", unicodedata.normalize("NFC", text or "").lower())
+
+
+def load_spam_rules(data: Mapping[str, Any], file: str = "config/spam.toml") -> SpamRules:
+    """Validate a parsed TOML/dict; ConfigError(file, key, problem) on bad input."""
+
+    def num(key: str, default: float) -> float:
+        v = data.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(file, key, "must be a number")
+        return float(v)
+
+    def pairs(key: str) -> list[tuple[str, float]]:
+        v = data.get(key, [])
+        if not isinstance(v, list):
+            raise ConfigError(file, key, "must be a list of [text, weight] pairs")
+        out = []
+        for i, item in enumerate(v):
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                    and isinstance(item[1], (int, float)) and not isinstance(item[1], bool)):
+                raise ConfigError(file, f"{key}[{i}]", "must be a [text, weight] pair")
+            out.append((item[0], float(item[1])))
+        return out
+
+    def rx(key: str, text: str) -> re.Pattern:
+        try:
+            return re.compile(text, re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(file, key, f"bad regular expression {text!r}: {exc}") from None
+
+    def strs(key: str) -> list[str]:
+        v = data.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ConfigError(file, key, "must be a list of strings")
+        return v
+
+    known = set(DEFAULT_SPAM_RULES)
+    for k in data:
+        if k not in known:
+            raise ConfigError(file, k, "unknown key")
+    ad = data.get("ad_subject")
+    if ad is not None and not isinstance(ad, str):
+        raise ConfigError(file, "ad_subject", "must be a regular expression string")
+    return SpamRules(
+        keywords=tuple((_norm(t), w) for t, w in pairs("keywords")),
+        regexes=tuple((rx(f"regexes[{i}]", t), w) for i, (t, w) in enumerate(pairs("regexes"))),
+        senders=tuple((rx(f"senders[{i}]", t), w) for i, (t, w) in enumerate(pairs("senders"))),
+        ad_subject=rx("ad_subject", ad) if ad else None,
+        ad_weight=num("ad_weight", 5.0),
+        free_mail_domains=frozenset(d.lower() for d in strs("free_mail_domains")),
+        impersonation_terms=tuple(_norm(t) for t in strs("impersonation_terms")),
+        impersonation_weight=num("impersonation_weight", 4.0),
+        threshold=num("threshold", 4.0),
+    )
+
+
+def spam_score(mail: ParsedMail, rules: SpamRules) -> tuple[float, list[Evidence]]:
+    ev: list[Evidence] = []
+    flag = (mail.header("x-spam-flag") or "").strip().lower()
+    status = (mail.header("x-spam-status") or "").strip().lower()
+    if flag.startswith("yes") or status.startswith("yes"):
+        ev.append(Evidence("kind.spam.header", f"X-Spam-Flag/X-Spam-Status: {flag or status}", 100.0))
+        return 100.0, ev
+    subject = mail.subject or ""
+    both = f"{subject}\n{mail.text or ''}"
+    norm = _norm(both)
+    low = unicodedata.normalize("NFC", both).lower()
+    total = 0.0
+    if rules.ad_subject is not None and rules.ad_subject.search(subject):
+        total += rules.ad_weight
+        ev.append(Evidence("kind.spam.ad-prefix", f"subject starts with an advertising mark: {subject[:40]!r}", rules.ad_weight))
+    for kw, w in rules.keywords:
+        if kw and kw in norm:
+            total += w
+            ev.append(Evidence(f"kind.spam.kw:{kw}", f"{kw!r} in subject/body", w))
+    for pat, w in rules.regexes:
+        if pat.search(low):
+            total += w
+            ev.append(Evidence(f"kind.spam.re:{pat.pattern}", "regex in subject/body", w))
+    sender = (mail.from_address or "").lower()
+    for pat, w in rules.senders:
+        if pat.search(sender):
+            total += w
+            ev.append(Evidence(f"kind.spam.sender:{pat.pattern}", f"sender {sender}", w))
+    domain = sender.rsplit("@", 1)[-1]
+    if domain in rules.free_mail_domains:
+        terms = [t for t in rules.impersonation_terms if t in _norm(subject)]
+        if terms:
+            total += rules.impersonation_weight
+            ev.append(Evidence("kind.spam.impersonation",
+                               f"free-mail sender {sender} with institutional notice subject ({terms[0]})",
+                               rules.impersonation_weight))
+    return total, ev
+
+
+# --------------------------------------------------------------------------- bounces
+
+_BOUNCE_SENDER = re.compile(r"^(post_master|mailer-daemon|mailer_daemon|mail-daemon|maildaemon|postmaster|mail\.delivery\.system|"
+                            r"mailerdaemon|bounce[s]?|mdaemon|microsoftexchange[0-9a-f]*)(@|$)", re.IGNORECASE)
+_BOUNCE_SUBJECT = re.compile(
+    r"(undeliver|undelivered|not\s+delivered|delivery\s+(status\s+notification|failure|has\s+failed|failed|problem|report|notification)|"
+    r"returned\s+mail|returned\s+to\s+sender|failure\s+notice|mail\s+delivery\s+(failed|failure|system|subsystem)|"
+    r"could\s+not\s+be\s+delivered|delivery\s+unsuccessful|non.?delivery|nondeliverable|mail\s+system\s+error|"
+    r"message\s+(delivery\s+)?(failure|not\s+delivered|undeliverable)|rejected|bounce|error\s+sending|"
+    r"fail(ed|ure)?\s+delivery|mail\s+failed|returning\s+to\s+sender|(message|mail|delivery)\b.{0,40}\bdelayed|"
+    r"メール配送|配信|エラー通知|배달\s*실패|전송\s*실패|반송|발송\s*실패|수신\s*실패|delivery\s+status)",
+    re.IGNORECASE,
+)
+_BOUNCE_BODY = re.compile(
+    r"(could\s+not\s+be\s+delivered|couldn't\s+be\s+delivered|undeliverable|permanent\s+(fatal\s+)?error|"
+    r"delivery\s+to\s+the\s+following\s+recipient(s)?\s+failed|user\s+unknown|unknown\s+user|no\s+such\s+user|"
+    r"mailbox\s+(unavailable|full|is\s+full|not\s+found|disabled)|host\s+(unknown|not\s+found)|"
+    r"message\s+could\s+not|delivery\s+has\s+failed|returned\s+to\s+sender|this\s+is\s+the\s+mail\s+system|"
+    r"failed\s+permanently|recipient\s+address\s+rejected|was\s+not\s+delivered|delivery\s+failed|"
+    r"unable\s+to\s+deliver|error\s+(delivering|has\s+occurred\s+while\s+attempting\s+to\s+deliver)|"
+    r"not\s+(yet\s+)?been\s+delivered|no\s+valid\s+recipients|transcript\s+of\s+session|"
+    r"送信できません|届きませんでした|"
+    r"\b5\.\d{1,3}\.\d{1,3}\b|\b55[0-4][\s-]|배달\s*(되지|실패)|전송\s*(되지|실패)|수신자를\s*찾을\s*수)",
+    re.IGNORECASE,
+)
+_STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+_ADDR = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def _header_param(value: str | None, name: str) -> str | None:
+    if not value:
+        return None
+    m = re.search(rf"{name}\s*=\s*\"?([^\";\s]+)", value, re.IGNORECASE)
+    return m.group(1).lower() if m else None
+
+
+@dataclass
+class _Dsn:
+    recipients: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+
+
+def parse_delivery_status(text: str) -> _Dsn:
+    """Final-/Original-Recipient, Status and Action from a message/delivery-status body."""
+    dsn = _Dsn()
+    text = text.replace("\r\n", "\n")
+    # unfold continuation lines
+    text = re.sub(r"\n[ \t]+", " ", text)
+    finals, originals = [], []
+    for line in text.split("\n"):
+        m = re.match(r"\s*(final-recipient|original-recipient|x-actual-recipient|status|action)\s*:\s*(.*)", line, re.IGNORECASE)
+        if not m:
+            continue
+        name, value = m.group(1).lower(), m.group(2).strip()
+        if name in ("final-recipient", "original-recipient", "x-actual-recipient"):
+            addr = value.split(";", 1)[-1].strip().strip("<>").strip()
+            addr_m = _ADDR.search(addr)
+            if addr_m:
+                (finals if name != "original-recipient" else originals).append(addr_m.group(0).lower())
+        elif name == "status":
+            s = _STATUS.search(value)
+            if s:
+                dsn.statuses.append(s.group(1))
+        elif name == "action":
+            dsn.actions.append(value.lower().split()[0] if value else "")
+    dsn.recipients = originals or finals
+    # Prefer Final-Recipient (what failed) when both exist; Original is what we wrote.
+    if finals and originals:
+        dsn.recipients = originals
+    return dsn
+
+
+def _decode_payload(payload: bytes) -> str:
+    for cs in ("utf-8", "cp949", "latin-1"):
+        try:
+            return payload.decode(cs)
+        except UnicodeDecodeError:
+            continue
+    return payload.decode("utf-8", "replace")
+
+
+def _returned_headers(mail: ParsedMail) -> list[tuple[str | None, str | None, str | None]]:
+    """(message-id, subject, to) of the returned original(s), from message/rfc822 or
+    text/rfc822-headers attachments, else from header-looking lines in the body."""
+    out = []
+    for a in mail.attachments:
+        ct = a.content_type.lower()
+        if ct in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global",
+                  "message/global-headers"):
+            try:
+                msg = email.message_from_string(_decode_payload(a.payload), policy=email.policy.compat32)
+                subj = msg.get("subject")
+                if subj is not None:
+                    subj = str(subj)
+                    if "=?" in subj:
+                        subj = str(email.header.make_header(email.header.decode_header(subj)))
+                    subj = re.sub(r"\s*\n\s*", " ", subj)
+                out.append((msg.get("message-id"), subj, msg.get("to")))
+            except Exception:
+                continue
+    if not out:
+        text = mail.text or ""
+        mid = re.search(r"^\s*>?\s*message-id:\s*(<[^>\s]+>)", text, re.IGNORECASE | re.MULTILINE)
+        subj = re.search(r"^\s*>?\s*subject:\s*(.+)$", text, re.IGNORECASE | re.MULTILINE)
+        if mid or subj:
+            s = subj.group(1).strip() if subj else None
+            if s and "=?" in s:
+                try:
+                    s = str(email.header.make_header(email.header.decode_header(s)))
+                except Exception:
+                    pass
+            out.append((mid.group(1) if mid else None, s, None))
+    return out
+
+
+def _bounce_facts(mail: ParsedMail, own_addresses: frozenset[str]) -> tuple[str | None, str | None, str | None, list[Evidence]]:
+    """failed recipient, status, action, evidence."""
+    ev: list[Evidence] = []
+    dsn = _Dsn()
+    for a in mail.attachments:
+        if a.content_type.lower() in ("message/delivery-status", "message/global-delivery-status"):
+            d = parse_delivery_status(_decode_payload(a.payload))
+            dsn.recipients += d.recipients
+            dsn.statuses += d.statuses
+            dsn.actions += d.actions
+    if not dsn.recipients and re.search(r"^\s*(final|original)-recipient\s*:", mail.text or "", re.IGNORECASE | re.MULTILINE):
+        dsn = parse_delivery_status(mail.text or "")
+    recipient = dsn.recipients[0] if dsn.recipients else None
+    status = dsn.statuses[0] if dsn.statuses else None
+    action = dsn.actions[0] if dsn.actions else None
+    if recipient:
+        ev.append(Evidence("kind.bounce.dsn-recipient", f"delivery-status names {recipient} (status {status}, action {action})"))
+    if not recipient:
+        failed = mail.header("x-failed-recipients")
+        if failed and _ADDR.search(failed):
+            recipient = _ADDR.search(failed).group(0).lower()
+            ev.append(Evidence("kind.bounce.x-failed-recipients", recipient))
+    if not recipient:
+        own = {x.lower() for x in own_addresses}
+        sender = (mail.from_address or "").lower()
+        text = mail.text or ""
+        # Text before the returned message; prefer an address near an error code/phrase.
+        cut = re.search(r"(-{2,}\s*(original message|returned message|below this line)|^received:|^return-path:)",
+                        text, re.IGNORECASE | re.MULTILINE)
+        head = text[: cut.start()] if cut else text
+        cands = [m for m in _ADDR.finditer(head) if m.group(0).lower() not in own and m.group(0).lower() != sender
+                 and not _BOUNCE_SENDER.match(m.group(0))]
+        if cands:
+            recipient = cands[0].group(0).lower().strip(".")
+            ev.append(Evidence("kind.bounce.text-recipient", f"first foreign address in the failure text: {recipient}"))
+    if not status:
+        # From the failure text: prefer a failure code (4.x.x / 5.x.x) over a transcript's 2.x.x.
+        codes = _STATUS.findall(mail.text or "")
+        bad = [c for c in codes if not c.startswith("2.")]
+        if bad:
+            status = bad[0]
+    return recipient, status, action, ev
+
+
+def _bounce_case_ref(mail: ParsedMail, known: KnownIds | None) -> tuple[str | None, list[Evidence]]:
+    for mid, subj, _to in _returned_headers(mail):
+        if mid and known is not None:
+            mid = mid.strip()
+            ref = known(mid)
+            if ref:
+                return ref, [Evidence("kind.bounce.returned-message-id", f"returned message {mid} is ours for case {ref}")]
+        if subj:
+            refs = extract_refs(subj)
+            if refs:
+                return refs[0], [Evidence("kind.bounce.returned-subject", f"returned subject names case {refs[0]}")]
+    ref, ev = find_case_ref(mail, known)
+    if ref:
+        return ref, list(ev)
+    refs = extract_refs(mail.text or "") or extract_refs(mail.text or "", body=True)
+    if refs:
+        return refs[0], [Evidence("kind.bounce.text-ref", f"case {refs[0]} in the returned text")]
+    return None, []
+
+
+def _bounce_signals(mail: ParsedMail) -> tuple[float, list[Evidence], str | None]:
+    """Score for "this is a delivery report"; also returns report-type."""
+    ev: list[Evidence] = []
+    score = 0.0
+    ctype_header = mail.header("content-type") or ""
+    report_type = _header_param(ctype_header, "report-type") if mail.content_type == "multipart/report" else None
+    has_ds = any(a.content_type.lower() in ("message/delivery-status", "message/global-delivery-status") for a in mail.attachments)
+    if report_type == "delivery-status" or has_ds:
+        score += 10
+        ev.append(Evidence("kind.bounce.dsn", "multipart/report; report-type=delivery-status (RFC 3464)", 10))
+    sender = mail.from_address or ""
+    if _BOUNCE_SENDER.match(sender) or re.search(r"mailer[-_ ]?daemon|mail\s+deliver(y|er)\s+(system|subsystem)",
+                                                 mail.from_name or "", re.IGNORECASE):
+        score += 2
+        ev.append(Evidence("kind.bounce.sender", f"sender {sender or mail.from_name} is a mail system", 2))
+    rp = mail.header("return-path")
+    if rp is not None and rp.strip().lower() in ("<>", "", "<mailer-daemon>"):
+        score += 1
+        ev.append(Evidence("kind.bounce.null-return-path", "Return-Path <>", 1))
+    if _BOUNCE_SUBJECT.search(mail.subject or ""):
+        score += 2
+        ev.append(Evidence("kind.bounce.subject", f"subject {mail.subject[:60]!r} reads like a delivery failure", 2))
+    body_hits = {m.group(0).lower() for m in _BOUNCE_BODY.finditer((mail.text or "")[:6000])}
+    if body_hits:
+        pts = 1.5 if len(body_hits) == 1 else 2.5
+        score += pts
+        ev.append(Evidence("kind.bounce.text", f"failure wording in the text: {sorted(body_hits)[:3]}", pts))
+    if mail.header("x-failed-recipients"):
+        score += 3
+        ev.append(Evidence("kind.bounce.x-failed-recipients", "X-Failed-Recipients header", 3))
+    if any(a.content_type.lower() in ("message/rfc822", "text/rfc822-headers") for a in mail.attachments) and score >= 2:
+        score += 1
+        ev.append(Evidence("kind.bounce.returned-message", "returned original attached", 1))
+    return score, ev, report_type
+
+
+# --------------------------------------------------------------------------- auto-replies
+
+_AR_SUBJECT_STRONG = re.compile(
+    r"(자동\s*(응답|회신|답장|답변|알림)|부재\s*중?|\[\s*부재\s*\]|out\s+of\s+(the\s+)?office|automatic\s+reply|"
+    r"auto(matic)?[\s-]*(reply|response|respond)|autoreply|vacation\s+(reply|message|notice)|abwesenheit|"
+    r"absence|on\s+leave|away\s+from\s+(the\s+)?office|읽음\s*[:：]|^read\s*:|read\s+receipt|수신\s*확인)",
+    re.IGNORECASE,
+)
+# Prefixes mail clients put on generated replies: as good as a header.
+_AR_SUBJECT_PREFIX = re.compile(
+    r"^\s*(automatic\s+reply|auto(matic)?[\s-]*reply|auto(matic)?[\s-]*response|out\s+of\s+(the\s+)?office(\s+reply)?|"
+    r"자동\s*회신|자동\s*응답|자동\s*답장|부재\s*중\s*(자동\s*)?(응답|회신)?|\[\s*(부재|자동\s*응답|자동\s*회신)\s*\])\s*[:：\]-]",
+    re.IGNORECASE,
+)
+_AR_SUBJECT_WEAK = re.compile(r"(휴가|출장|연차|away|vacation|holiday)", re.IGNORECASE)
+_AR_BODY = [
+    re.compile(r"(부재\s*중|자리를\s*비|자동\s*(응답|회신|발송))"),
+    re.compile(r"(휴가|연차|출장|교육\s*참석|외근|해외\s*전시회)\s*(중|으로|로|라|이라|입니다|기간)"),
+    re.compile(r"(복귀|돌아오)"),
+    re.compile(r"(메일\s*확인이\s*어렵|답장이\s*늦|회신이\s*늦|확인하겠습니다|확인이\s*늦|답장\s*드릴게요|연락\s*주시기\s*바랍니다)"),
+    re.compile(r"(out\s+of\s+(the\s+)?office|on\s+(annual\s+|parental\s+|sick\s+)?leave|on\s+vacation|on\s+holiday|"
+               r"(i\s+am|i'm)\s+(currently\s+)?away)", re.IGNORECASE),
+    re.compile(r"(will\s+(be\s+)?(back|return)|returning\s+on|until\s+\w+\s+\d|back\s+in\s+the\s+office)", re.IGNORECASE),
+    re.compile(r"(limited\s+access\s+to\s+(e-?mail|my\s+mail)|this\s+is\s+an\s+auto(matic|mated)?[\s-]*(reply|response|generated)|"
+               r"(respond|reply)\s+(to\s+your\s+(e-?mail|message)\s+)?(upon|on|after)\s+my\s+return|in\s+my\s+absence)",
+               re.IGNORECASE),
+    re.compile(r"(\d{1,2}\s*월\s*\d{1,2}\s*일|\d{1,2}/\d{1,2})\s*(까지|부터|에)"),
+]
+_AR_NEGATIVE = re.compile(r"(문의|궁금|신청|요청|알려\s*주|부탁|\?|할\s*수\s*있|가능한지|inquir|question|please\s+let)", re.IGNORECASE)
+
+
+def _auto_reply_headers(mail: ParsedMail) -> list[Evidence]:
+    ev: list[Evidence] = []
+    auto = (mail.header("auto-submitted") or "").strip().lower()
+    if auto and not auto.startswith("no"):
+        ev.append(Evidence("kind.auto.auto-submitted", f"Auto-Submitted: {auto} (RFC 3834)", 10))
+    for name in ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply", "x-autogenerated"):
+        v = mail.header(name)
+        if v is not None and v.strip().lower() not in ("no", "false", "0"):
+            ev.append(Evidence(f"kind.auto.{name}", f"{name}: {v}", 10))
+    prec = (mail.header("precedence") or "").strip().lower()
+    if prec in ("auto_reply", "auto-reply", "autoreply"):
+        ev.append(Evidence("kind.auto.precedence", f"Precedence: {prec}", 10))
+    elif prec in ("bulk", "junk", "list"):
+        ev.append(Evidence("kind.auto.precedence-bulk", f"Precedence: {prec}", 3))
+    for name, value in mail.headers:
+        if name.startswith("x-ms-exchange") and ("autoreply" in name or "inbox-rules-loop" in name
+                                                   or "generated-message-source" in name):
+            ev.append(Evidence("kind.auto.exchange", f"{name}: {value[:60]}", 3))
+            break
+    if mail.header("x-auto-response-suppress") and any(e.rule == "kind.auto.exchange" for e in ev):
+        ev.append(Evidence("kind.auto.exchange-suppress", "X-Auto-Response-Suppress on an Exchange rule mail", 1))
+    if mail.header("list-id") or mail.header("list-unsubscribe"):
+        ev.append(Evidence("kind.auto.list", "List-Id/List-Unsubscribe (mailing list or bulk sender)", 2))
+    ctype = mail.header("content-type") or ""
+    if mail.content_type == "multipart/report" and _header_param(ctype, "report-type") == "disposition-notification":
+        ev.append(Evidence("kind.auto.mdn", "read receipt (RFC 8098 disposition-notification)", 10))
+    if mail.header("x-autoreply-from") or mail.header("x-mail-autoreply"):
+        ev.append(Evidence("kind.auto.vendor", "vendor auto-reply header", 10))
+    return ev
+
+
+def auto_reply_text_score(subject: str, text: str) -> tuple[float, list[Evidence]]:
+    """Score for an out-of-office written without any header. Weighs subject and body:
+    a customer writing "휴가 중 문의" asks something (negative signals) and scores low."""
+    ev: list[Evidence] = []
+    score = 0.0
+    subject = unicodedata.normalize("NFC", subject or "")
+    body = unicodedata.normalize("NFC", text or "")[:1500]
+    m = _AR_SUBJECT_PREFIX.search(subject) or _AR_SUBJECT_STRONG.search(subject)
+    if m and m.re is _AR_SUBJECT_PREFIX:
+        score += 4
+        ev.append(Evidence("kind.auto.subject-prefix", f"subject starts with {m.group(0)!r}", 4))
+    elif m:
+        score += 2.5
+        ev.append(Evidence("kind.auto.subject", f"subject says {m.group(0)!r}", 2.5))
+    elif _AR_SUBJECT_WEAK.search(subject):
+        score += 1
+        ev.append(Evidence("kind.auto.subject-weak", f"subject mentions {_AR_SUBJECT_WEAK.search(subject).group(0)!r}", 1))
+    body_hits = 0
+    for pat in _AR_BODY:
+        bm = pat.search(body)
+        if bm:
+            body_hits += 1
+            ev.append(Evidence("kind.auto.text", f"text says {bm.group(0)!r}", 1))
+    score += body_hits
+    negatives = len(_AR_NEGATIVE.findall(body)) + (0 if m else len(_AR_NEGATIVE.findall(subject)))
+    if negatives:
+        penalty = min(3.0, 1.5 * negatives)
+        score -= penalty
+        ev.append(Evidence("kind.auto.negative", f"{negatives} request/question signal(s)", -penalty))
+    if len(body.strip()) > 800:
+        score -= 1
+        ev.append(Evidence("kind.auto.long", "long text (auto-replies are short)", -1))
+    return score, ev
+
+
+AUTO_TEXT_THRESHOLD = 4.0
+
+# --------------------------------------------------------------------------- decide
+
+
+def _is_relay(mail: ParsedMail, own: frozenset[str]) -> bool:
+    return bool(mail.reply_to) and mail.reply_to.lower() not in own
+
+
+def decide_kind(
+    mail: ParsedMail,
+    *,
+    own_addresses: frozenset[str],
+    spam_rules: SpamRules,
+    known_message_ids: KnownIds | None = None,
+) -> KindDecision:
+    own = frozenset(a.lower() for a in own_addresses)
+    sender = (mail.from_address or "").lower()
+
+    # 1. loops: our own mail back in our inbox is never a case.
+    if sender and sender in own and not _is_relay(mail, own):
+        ref, tev = find_case_ref(mail, known_message_ids)
+        return KindDecision(
+            Kind.AUTO_REPLY,
+            (Evidence("kind.loop.own-address", f"sender {sender} is one of our own addresses; not a case", 10),) + tev,
+            case_ref=ref,
+        )
+
+    # 2. bounces
+    bscore, bev, report_type = _bounce_signals(mail)
+    if report_type in ("disposition-notification",):
+        bscore = 0
+    if report_type == "feedback-report":
+        return KindDecision(Kind.AUTO_REPLY, (Evidence("kind.auto.arf", "abuse feedback report (RFC 5965), not a case", 10),))
+    if bscore >= 3.5:
+        recipient, status, action, fev = _bounce_facts(mail, own)
+        ref, rev = _bounce_case_ref(mail, known_message_ids)
+        if action in ("delivered", "relayed", "expanded"):
+            return KindDecision(
+                Kind.AUTO_REPLY,
+                tuple(bev + fev + [Evidence("kind.dsn.success", f"DSN reports {action or status}: not a failure", 5)] + rev),
+                case_ref=ref,
+            )
+        return KindDecision(Kind.BOUNCE, tuple(bev + fev + rev), case_ref=ref,
+                            failed_recipient=recipient, bounce_status=status)
+
+    # 3. spam
+    sscore, sev = spam_score(mail, spam_rules)
+    if sscore >= spam_rules.threshold:
+        return KindDecision(Kind.SPAM, tuple(sev) + (Evidence("kind.spam.score", f"{sscore:.1f} >= {spam_rules.threshold}", sscore),))
+
+    # 4. auto-replies
+    hev = _auto_reply_headers(mail)
+    hscore = sum(e.score for e in hev)
+    tscore, tev_auto = auto_reply_text_score(mail.subject, mail.text)
+    if hscore >= 10 or (hscore >= 3 and tscore >= 1) or tscore >= AUTO_TEXT_THRESHOLD or (hscore >= 2 and tscore >= 2):
+        ref, thr = find_case_ref(mail, known_message_ids)
+        return KindDecision(Kind.AUTO_REPLY, tuple(hev + [e for e in tev_auto if e.score]) + thr, case_ref=ref)
+
+    # 5. follow-ups
+    ref, thr = find_case_ref(mail, known_message_ids)
+    if ref:
+        return KindDecision(Kind.FOLLOW_UP, thr, case_ref=ref)
+
+    # 6. new case
+    ev = [Evidence("kind.case", "no bounce, spam, auto-reply or case reference found")]
+    if sscore > 0:
+        ev.append(Evidence("kind.spam.below-threshold", f"spam score {sscore:.1f} < {spam_rules.threshold}", sscore))
+    if tscore > 0:
+        ev.append(Evidence("kind.auto.below-threshold", f"auto-reply text score {tscore:.1f} < {AUTO_TEXT_THRESHOLD}", tscore))
+    return KindDecision(Kind.CASE, tuple(ev))

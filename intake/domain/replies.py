@@ -1,0 +1,526 @@
+"""Template contexts for outgoing messages (pure: no I/O, no ORM, no Jinja).
+
+The context schema is defined ONCE here: for every message name, the variables a
+template may use, each with a description and an example value.  The schema
+drives three things that must never drift apart:
+
+* ``python -m intake.adapters.templates --write-docs docs/templates.md``
+  (the admin documentation of variables),
+* template lint (declared variables must exist here; sample contexts are built
+  from the examples),
+* ``intake templates preview`` (renders with the example context).
+
+The ``*_context`` builders turn typed records into plain data -- dicts, lists,
+``str``, ``int``, ``bool``, ``date`` and ``datetime`` only -- so a template can
+never reach a record, an ORM row or any object with behaviour.  A test checks
+that every builder produces exactly the keys the schema declares.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+from intake.domain.records import CaseFacts, Department, Evidence, OrgFacts, StaffMember
+
+CUSTOMER = "customer"
+STAFF = "staff"
+AUDIENCES = (CUSTOMER, STAFF)
+
+#: Handler fields every customer-facing message must show (customer charter).
+CHARTER_HANDLER_FIELDS = ("name", "department", "phone", "email")
+
+_KST = timezone(timedelta(hours=9), "KST")
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a dict-valued variable (``case.ref``) or of a list item."""
+
+    name: str
+    description: str
+    example: Any
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One top-level template variable.
+
+    ``kind`` is ``"value"`` (scalar: str/int/bool/date/datetime), ``"dict"``
+    (``fields`` lists its keys) or ``"list"`` (a list of dicts whose keys are
+    ``fields``).  For ``value`` variables ``example`` is the example value; for
+    ``dict``/``list`` ones the example is built from the fields (a list example
+    holds ``list_examples`` items, or one item built from the fields).
+    """
+
+    name: str
+    description: str
+    kind: str = "value"
+    example: Any = None
+    fields: tuple[Field, ...] = ()
+    list_examples: tuple[dict, ...] = ()
+
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def example_value(self) -> Any:
+        if self.kind == "dict":
+            return {f.name: copy.deepcopy(f.example) for f in self.fields}
+        if self.kind == "list":
+            if self.list_examples:
+                return copy.deepcopy(list(self.list_examples))
+            return [{f.name: copy.deepcopy(f.example) for f in self.fields}]
+        return copy.deepcopy(self.example)
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    name: str
+    audience: str            # "customer" | "staff"
+    description: str
+    variables: tuple[Variable, ...]
+
+    def variable(self, name: str) -> Variable | None:
+        for var in self.variables:
+            if var.name == name:
+                return var
+        return None
+
+    def variable_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variables)
+
+
+_RECEIVED = datetime(2026, 11, 25, 10, 12, tzinfo=_KST)
+_DUE = datetime(2026, 11, 27, 18, 0, tzinfo=_KST)
+
+_CASE_CUSTOMER_FIELDS: tuple[Field, ...] = (
+    Field("ref", "접수번호 (case reference)", "2026-000123"),
+    Field("subject", "고객이 쓴 제목 (customer's subject, one line)", "방북증명서 발급 문의"),
+    Field("received_at", "접수 일시 (datetime, Asia/Seoul); use |kdatetime or |edatetime", _RECEIVED),
+    Field("due_at", "처리 기한 (datetime, Asia/Seoul); use |kdatetime or |edatetime", _DUE),
+    Field("category_label", "민원 종류 (Korean service name)", "방북증명서 발급"),
+    Field("channel", "접수 경로: email | fax | post", "email"),
+    Field("customer_name", "고객 이름 (may be empty)", "홍길동"),
+    Field("language", "고객 언어: ko | en | mixed", "ko"),
+)
+
+_CASE_STAFF_EXTRA: tuple[Field, ...] = (
+    Field("category", "민원 종류 id (e.g. visit-certificate)", "visit-certificate"),
+    Field("policy", "처리 기한 정책 id", "charter-3-business-days"),
+    Field("text", "고객 요청 본문 (may be long)", "안녕하십니까. 방북증명서 발급 절차를 문의드립니다."),
+    Field("customer_address", "고객 전자우편 주소 (empty when unknown)", "hong@example.com"),
+    Field("customer_phone", "고객 전화번호 (empty when unknown)", "010-1234-5678"),
+    Field("customer_fax", "고객 팩스번호 (empty when unknown)", ""),
+    Field("pii", "개인정보 포함 여부 (bool)", False),
+)
+
+CASE_CUSTOMER = Variable(
+    "case", "접수 건 (what the customer may see)", "dict", fields=_CASE_CUSTOMER_FIELDS
+)
+CASE_STAFF = Variable(
+    "case", "접수 건 (staff view: includes request text and customer contact)", "dict",
+    fields=_CASE_CUSTOMER_FIELDS + _CASE_STAFF_EXTRA,
+)
+HANDLER = Variable(
+    "handler", "담당자 (charter: customer mails must show all four fields)", "dict",
+    fields=(
+        Field("name", "담당자 이름", "김민준"),
+        Field("department", "담당 부서 이름", "교류지원부"),
+        Field("phone", "담당자 전화번호; use |phone", "02-6004-1234"),
+        Field("email", "담당자 전자우편", "minjun.kim@sonosa.or.kr"),
+    ),
+)
+ORG = Variable(
+    "org", "기관 정보", "dict",
+    fields=(
+        Field("name", "기관 이름", "남북교류협력지원협회"),
+        Field("intake_address", "민원 접수 전자우편 주소", "consulting@sonosa.or.kr"),
+    ),
+)
+EVIDENCE = Variable(
+    "evidence", "분류 근거 (list of rule/detail/score)", "list",
+    fields=(
+        Field("rule", "규칙 id", "category.visit-certificate.kw:방북"),
+        Field("detail", "무엇이 어디에서 일치했는지", "본문에 '방북증명서' 포함"),
+        Field("score", "점수 (float)", 0.8),
+    ),
+)
+DEPARTMENT = Variable(
+    "department", "담당 부서", "dict",
+    fields=(
+        Field("id", "부서 id", "business"),
+        Field("name", "부서 이름", "교류지원부"),
+        Field("head", "부서장", "박부장"),
+    ),
+)
+RECIPIENT_NAME = Variable("recipient_name", "받는 직원 이름", example="김민준")
+
+MESSAGES: dict[str, MessageSpec] = {}
+
+
+def _spec(name: str, audience: str, description: str, *variables: Variable) -> None:
+    MESSAGES[name] = MessageSpec(name, audience, description, tuple(variables))
+
+
+_spec("acknowledgement", CUSTOMER, "접수 확인 전자우편 (email acknowledgement to the customer)",
+      CASE_CUSTOMER, HANDLER, ORG)
+_spec("fax-acknowledgement", CUSTOMER, "팩스 접수 확인서 본문 (text for the fax PDF)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("recipient_fax", "회신 팩스번호 (empty when unknown)", example="02-555-0100"))
+_spec("staff-task", STAFF, "담당자 배정 업무 메일 (task mail to the handler)",
+      CASE_STAFF, HANDLER, ORG, EVIDENCE,
+      Variable("low_confidence", "자동 분류 신뢰도가 낮음 (bool)", example=False))
+_spec("follow-up-notice", STAFF, "추가 메일 도착 안내 (a customer's follow-up attached to a case)",
+      CASE_STAFF, HANDLER, ORG,
+      Variable("message", "도착한 추가 메일", "dict", fields=(
+          Field("sender", "보낸 사람", "hong@example.com"),
+          Field("subject", "제목", "Re: [접수 2026-000123] 방북증명서 발급 문의"),
+          Field("text", "본문 (인용문 제외, 주민등록번호 가림)", "추가 서류를 첨부합니다."),
+          Field("received_at", "도착 일시 (datetime)", _DUE),
+      )),
+      Variable("reopened", "종결된 건이 다시 열림 (bool)", example=False))
+_spec("phone-call-task", STAFF,
+      "우편 접수: 고객에게 2일 이내 전화 요청 (postal request: call the customer)",
+      CASE_STAFF, HANDLER, ORG, EVIDENCE,
+      Variable("call_by", "전화 기한 (datetime)", example=datetime(2026, 11, 27, 10, 12, tzinfo=_KST)))
+_spec("progress-notice", CUSTOMER, "처리 진행 상황 안내 (progress notice)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("progress", "담당자가 쓴 진행 상황", example="관계 기관에 사실 확인을 요청하였습니다."))
+_spec("extension-notice", CUSTOMER, "처리 기한 연장 안내 (deadline extension notice)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("previous_due_at", "종전 처리 기한 (datetime)", example=_DUE),
+      Variable("reason", "연장 사유", example="관계 기관 협의가 필요합니다."))
+_spec("reply-relay", CUSTOMER, "담당자 답변 전달 (staff answer sent to the customer, signed)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("answer", "담당자 답변 본문", example="문의하신 방북증명서는 통일부 누리집에서 신청하실 수 있습니다."))
+_spec("reminder", STAFF, "처리 기한 알림 (reminder to the handler)",
+      CASE_STAFF, HANDLER, ORG,
+      Variable("days_left", "남은 일수 (int; 0 = 오늘 마감)", example=1))
+_spec("overdue-escalation", STAFF, "기한 경과 보고 (to the department head)",
+      CASE_STAFF, HANDLER, ORG, DEPARTMENT,
+      Variable("overdue_days", "기한 경과 일수 (int)", example=2))
+_spec("daily-digest", STAFF, "일일 현황 (daily digest)",
+      ORG, RECIPIENT_NAME,
+      Variable("date", "기준일 (date); use |kdate", example=date(2026, 11, 26)),
+      Variable("cases", "미처리 건 목록", "list", fields=(
+          Field("ref", "접수번호", "2026-000123"),
+          Field("subject", "제목", "방북증명서 발급 문의"),
+          Field("category_label", "민원 종류", "방북증명서 발급"),
+          Field("due_at", "처리 기한 (datetime)", _DUE),
+          Field("handler_name", "담당자 이름", "김민준"),
+          Field("state", "open | due-soon | overdue", "due-soon"),
+      )),
+      Variable("open_count", "미처리 건수 (int)", example=1),
+      Variable("due_soon_count", "24시간 이내 마감 건수 (int)", example=1),
+      Variable("overdue_count", "기한 경과 건수 (int)", example=0))
+_spec("bounce-task", STAFF, "고객 회신 반송 처리 요청 (bounce task)",
+      CASE_STAFF, HANDLER, ORG,
+      Variable("failed_recipient", "반송된 주소", example="hong@example.com"),
+      Variable("bounce_status", "반송 상태 코드 (e.g. 5.1.1; may be empty)", example="5.1.1"),
+      Variable("diagnostic", "반송 진단 메시지 (may be empty)", example="550 5.1.1 User unknown"))
+_spec("command-error", STAFF, "담당자 명령 처리 오류 안내 (command error)",
+      ORG, RECIPIENT_NAME,
+      Variable("command", "담당자가 보낸 명령 (제목 등)", example="[완료] 2026-000123"),
+      Variable("error", "무엇이 잘못되었는지", example="접수번호 2026-000123 을(를) 찾을 수 없습니다."),
+      Variable("case_ref", "관련 접수번호 (may be empty)", example="2026-000123"))
+_spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply letter body)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),
+      Variable("letter_date", "문서 일자 (date)", example=date(2026, 11, 26)))
+
+MESSAGE_NAMES: tuple[str, ...] = tuple(MESSAGES)
+
+
+def message_spec(name: str) -> MessageSpec:
+    try:
+        return MESSAGES[name]
+    except KeyError:
+        raise KeyError(f"unknown message {name!r}; known: {', '.join(MESSAGE_NAMES)}") from None
+
+
+# --------------------------------------------------------------------------- examples / samples
+
+
+def example_context(name: str, language: str = "ko") -> dict:
+    """The documented example context of message ``name`` (fresh copy)."""
+    spec = message_spec(name)
+    ctx = {var.name: var.example_value() for var in spec.variables}
+    if language == "en" and isinstance(ctx.get("case"), dict):
+        ctx["case"].update(
+            subject="Inquiry about a visit certificate",
+            customer_name="Jane Doe",
+            language="en",
+        )
+    return ctx
+
+
+#: (label, channel, handler, language) variations used by lint.
+_SAMPLE_HANDLERS = (
+    ("email", "email", {"name": "김민준", "department": "교류지원부",
+                        "phone": "02-6004-1234", "email": "minjun.kim@sonosa.or.kr"}),
+    ("fax", "fax", {"name": "이서연", "department": "남북협력지원센터",
+                    "phone": "031-789-4321", "email": "seoyeon.lee@sonosa.or.kr"}),
+    ("post", "post", {"name": "박지훈 & 최", "department": "연구<조사>팀",
+                      "phone": "+82 2 6004 9876", "email": "j.park@sonosa.or.kr"}),
+)
+
+
+def sample_contexts(name: str, language: str = "ko") -> list[tuple[str, dict]]:
+    """Contexts lint renders a template with: email, fax and post cases with
+    different handlers (so hard-coded handler details are caught) and a
+    customer subject containing markup characters.  For ``language="en"`` the
+    case is an English one.  Each is ``(label, context)``."""
+    out: list[tuple[str, dict]] = []
+    for label, channel, handler in _SAMPLE_HANDLERS:
+        ctx = example_context(name, language)
+        if isinstance(ctx.get("case"), dict):
+            ctx["case"]["channel"] = channel
+            if label == "post":
+                ctx["case"]["subject"] = "<script>alert(1)</script> R&D 문의"
+                ctx["case"]["customer_name"] = ""
+        if isinstance(ctx.get("handler"), dict):
+            ctx["handler"] = dict(handler)
+        out.append((f"{language}/{label}", ctx))
+    return out
+
+
+def sample_context_without_phone(name: str, language: str = "ko") -> dict:
+    """A context whose handler has no phone: customer-facing messages must be
+    refused with it, never rendered with a blank."""
+    ctx = example_context(name, language)
+    if isinstance(ctx.get("handler"), dict):
+        ctx["handler"]["phone"] = ""
+    return ctx
+
+
+def missing_handler_fields(context: dict) -> list[str]:
+    """Charter fields (name, department, phone, email) that are absent or blank
+    in ``context["handler"]``."""
+    handler = context.get("handler")
+    if not isinstance(handler, dict):
+        return list(CHARTER_HANDLER_FIELDS)
+    return [f for f in CHARTER_HANDLER_FIELDS
+            if not isinstance(handler.get(f), str) or not handler.get(f).strip()]
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _s(value: str | None) -> str:
+    return "" if value is None else str(value)
+
+
+def case_context(case: CaseFacts, *, staff: bool = False) -> dict:
+    """``case`` variable: the customer view, or with ``staff=True`` the staff
+    view (request text, customer contact, category id, policy)."""
+    ctx = {
+        "ref": case.ref,
+        "subject": case.subject,
+        "received_at": case.received_at,
+        "due_at": case.due_at,
+        "category_label": case.category_label,
+        "channel": case.channel.value if hasattr(case.channel, "value") else str(case.channel),
+        "customer_name": _s(case.customer_name),
+        "language": case.language,
+    }
+    if staff:
+        ctx.update(
+            category=case.category,
+            policy=case.policy,
+            text=case.text,
+            customer_address=_s(case.customer_address),
+            customer_phone=_s(case.customer_phone),
+            customer_fax=_s(case.customer_fax),
+            pii=bool(case.pii),
+        )
+    return ctx
+
+
+def handler_context(handler: StaffMember, department: Department) -> dict:
+    """``handler`` variable.  ``department`` is the handler's department record
+    (its name is shown, not the id).  Blank fields stay blank here; rendering a
+    customer-facing message with a blank charter field is refused."""
+    return {
+        "name": _s(handler.name),
+        "department": _s(department.name),
+        "phone": _s(handler.phone),
+        "email": _s(handler.email),
+    }
+
+
+def org_context(org: OrgFacts) -> dict:
+    return {"name": org.name, "intake_address": org.intake_address}
+
+
+def department_context(department: Department) -> dict:
+    return {"id": department.id, "name": department.name, "head": department.head}
+
+
+def evidence_context(evidence: Iterable[Evidence]) -> list[dict]:
+    return [{"rule": e.rule, "detail": e.detail, "score": float(e.score)} for e in evidence]
+
+
+def _customer_base(case: CaseFacts, handler: StaffMember, department: Department,
+                   org: OrgFacts) -> dict:
+    return {
+        "case": case_context(case),
+        "handler": handler_context(handler, department),
+        "org": org_context(org),
+    }
+
+
+def _staff_base(case: CaseFacts, handler: StaffMember, department: Department,
+                org: OrgFacts) -> dict:
+    return {
+        "case": case_context(case, staff=True),
+        "handler": handler_context(handler, department),
+        "org": org_context(org),
+    }
+
+
+def acknowledgement_context(case: CaseFacts, handler: StaffMember, department: Department,
+                            org: OrgFacts) -> dict:
+    return _customer_base(case, handler, department, org)
+
+
+def fax_acknowledgement_context(case: CaseFacts, handler: StaffMember, department: Department,
+                                org: OrgFacts) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["recipient_fax"] = _s(case.customer_fax)
+    return ctx
+
+
+def staff_task_context(case: CaseFacts, handler: StaffMember, department: Department,
+                       org: OrgFacts, *, low_confidence: bool = False) -> dict:
+    ctx = _staff_base(case, handler, department, org)
+    ctx["evidence"] = evidence_context(case.evidence)
+    ctx["low_confidence"] = bool(low_confidence)
+    return ctx
+
+
+def follow_up_notice_context(case: CaseFacts, handler: StaffMember, department: Department,
+                             org: OrgFacts, *, sender: str, subject: str, text: str, received_at: datetime,
+                             reopened: bool) -> dict:
+    ctx = _staff_base(case, handler, department, org)
+    ctx["message"] = {"sender": _s(sender), "subject": _s(subject), "text": _s(text), "received_at": received_at}
+    ctx["reopened"] = bool(reopened)
+    return ctx
+
+
+def phone_call_task_context(case: CaseFacts, handler: StaffMember, department: Department,
+                            org: OrgFacts, call_by: datetime) -> dict:
+    """``call_by`` is computed by the caller (two days after receipt, per policy)."""
+    ctx = _staff_base(case, handler, department, org)
+    ctx["evidence"] = evidence_context(case.evidence)
+    ctx["call_by"] = call_by
+    return ctx
+
+
+def progress_notice_context(case: CaseFacts, handler: StaffMember, department: Department,
+                            org: OrgFacts, progress: str) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["progress"] = progress
+    return ctx
+
+
+def extension_notice_context(case: CaseFacts, handler: StaffMember, department: Department,
+                             org: OrgFacts, previous_due_at: datetime, reason: str) -> dict:
+    """``case.due_at`` is the NEW deadline; ``previous_due_at`` the old one."""
+    ctx = _customer_base(case, handler, department, org)
+    ctx["previous_due_at"] = previous_due_at
+    ctx["reason"] = reason
+    return ctx
+
+
+def reply_relay_context(case: CaseFacts, handler: StaffMember, department: Department,
+                        org: OrgFacts, answer: str) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["answer"] = answer
+    return ctx
+
+
+def _day_difference(later: datetime, earlier: datetime) -> int:
+    return (later.astimezone(_KST).date() - earlier.astimezone(_KST).date()).days
+
+
+def reminder_context(case: CaseFacts, handler: StaffMember, department: Department,
+                     org: OrgFacts, now: datetime) -> dict:
+    ctx = _staff_base(case, handler, department, org)
+    ctx["days_left"] = max(0, _day_difference(case.due_at, now))
+    return ctx
+
+
+def overdue_escalation_context(case: CaseFacts, handler: StaffMember, department: Department,
+                               org: OrgFacts, now: datetime) -> dict:
+    ctx = _staff_base(case, handler, department, org)
+    ctx["department"] = department_context(department)
+    ctx["overdue_days"] = max(0, _day_difference(now, case.due_at))
+    return ctx
+
+
+def daily_digest_context(day: date, now: datetime, recipient: StaffMember,
+                         entries: Sequence[tuple[CaseFacts, StaffMember]],
+                         org: OrgFacts) -> dict:
+    """``entries``: open cases with their handlers; state is derived from
+    ``now`` (overdue, due within 24 hours, otherwise open)."""
+    cases = []
+    counts = {"open": 0, "due-soon": 0, "overdue": 0}
+    for case, handler in sorted(entries, key=lambda e: (e[0].due_at, e[0].ref)):
+        if case.due_at < now:
+            state = "overdue"
+        elif case.due_at - now <= timedelta(hours=24):
+            state = "due-soon"
+        else:
+            state = "open"
+        counts[state] += 1
+        cases.append({
+            "ref": case.ref,
+            "subject": case.subject,
+            "category_label": case.category_label,
+            "due_at": case.due_at,
+            "handler_name": handler.name,
+            "state": state,
+        })
+    return {
+        "org": org_context(org),
+        "recipient_name": recipient.name,
+        "date": day,
+        "cases": cases,
+        "open_count": len(cases),
+        "due_soon_count": counts["due-soon"],
+        "overdue_count": counts["overdue"],
+    }
+
+
+def bounce_task_context(case: CaseFacts, handler: StaffMember, department: Department,
+                        org: OrgFacts, failed_recipient: str, bounce_status: str | None = None,
+                        diagnostic: str | None = None) -> dict:
+    ctx = _staff_base(case, handler, department, org)
+    ctx["failed_recipient"] = failed_recipient
+    ctx["bounce_status"] = _s(bounce_status)
+    ctx["diagnostic"] = _s(diagnostic)
+    return ctx
+
+
+def command_error_context(recipient: StaffMember, org: OrgFacts, command: str, error: str,
+                          case_ref: str | None = None) -> dict:
+    return {
+        "org": org_context(org),
+        "recipient_name": recipient.name,
+        "command": command,
+        "error": error,
+        "case_ref": _s(case_ref),
+    }
+
+
+def letter_context(case: CaseFacts, handler: StaffMember, department: Department,
+                   org: OrgFacts, answer: str, letter_date: date) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["answer"] = answer
+    ctx["letter_date"] = letter_date
+    return ctx

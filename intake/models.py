@@ -1,0 +1,186 @@
+"""Database tables (SQLModel). Every state that must survive a crash is a row here.
+
+Schema changes are Alembic migrations in ``intake/migrations``; keep the two in
+step (``tests/test_migrations.py`` compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike.
+
+    SQLite has no time zone type: SQLAlchemy would store the wall-clock time
+    and drop the offset, so a 18:00+09:00 due time would come back as 18:00
+    naive. Values are normalised to UTC before storage; naive input is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: intake stores aware times only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Column:
+    return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+class MailboxState(SQLModel, table=True):
+    """How far the fetcher got in one (mailbox, UIDVALIDITY) generation."""
+
+    __tablename__ = "mailbox_state"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", name="uq_mailbox_state_generation"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=255)
+    uidvalidity: int
+    last_uid: int = 0
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class InboundMessage(SQLModel, table=True):
+    """One fetched message. ``stage`` is its state machine; the raw bytes are on disk."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("content_hash", name="uq_inbound_content_hash"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=255)
+    uidvalidity: int
+    uid: int
+    message_id: Optional[str] = Field(default=None, max_length=998, index=True)
+    content_hash: str = Field(max_length=64)
+    raw_path: str = Field(max_length=1024)
+    size: int
+    received_at: datetime = Field(sa_column=_ts())       # IMAP INTERNALDATE
+    fetched_at: datetime = Field(sa_column=_ts())
+    server_done: bool = False                            # flagged / moved on the server
+    stage: str = Field(default="received", max_length=32, index=True)  # received|ocr|ocr-done|done|quarantine|set-aside
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_ts(index=True))
+    claimed_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    kind: Optional[str] = Field(default=None, max_length=32)
+    channel: Optional[str] = Field(default=None, max_length=16)
+    subject: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    from_address: Optional[str] = Field(default=None, max_length=320, index=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="intake_case.id", index=True)
+    decision: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON evidence
+    page_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # fax/post OCR
+    needs_manual_reading: bool = False
+    ocr_report: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON per page
+    processed_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class RefSequence(SQLModel, table=True):
+    """Per-year case number sequence (claimed with UPDATE … RETURNING)."""
+
+    __tablename__ = "ref_sequence"
+
+    year: int = Field(primary_key=True)
+    last_value: int = 0
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "intake_case"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=16, unique=True)
+    status: str = Field(default="open", max_length=16, index=True)   # open|answered|closed
+    channel: str = Field(max_length=16)
+    category: str = Field(max_length=64)
+    department: str = Field(max_length=64)
+    handler_id: str = Field(max_length=64, index=True)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    customer_name: str = Field(default="", max_length=255)
+    customer_address: Optional[str] = Field(default=None, max_length=320, index=True)
+    customer_phone: Optional[str] = Field(default=None, max_length=64)
+    customer_fax: Optional[str] = Field(default=None, max_length=64)
+    language: str = Field(default="ko", max_length=8)
+    pii: bool = False
+    received_at: datetime = Field(sa_column=_ts())
+    registered_at: datetime = Field(sa_column=_ts())
+    policy: str = Field(max_length=32)
+    due_at: datetime = Field(sa_column=_ts(index=True))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    evidence: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))   # JSON
+
+
+class Outbox(SQLModel, table=True):
+    """A mail to send, written in the same transaction as the case it belongs to."""
+
+    __tablename__ = "outbox"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="intake_case.id", index=True)
+    purpose: str = Field(max_length=32)                   # acknowledgement|staff-task|...
+    message_id: str = Field(max_length=998, unique=True)
+    mail_from: str = Field(max_length=320)
+    rcpt_to: str = Field(sa_column=Column(Text, nullable=False))   # comma-separated addr-specs
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    attach_raw_path: Optional[str] = Field(default=None, max_length=1024)  # original message to attach
+    template: Optional[str] = Field(default=None, max_length=64)
+    template_version: Optional[str] = Field(default=None, max_length=64)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_ts(index=True))
+    claimed_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    sent_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class StoredAttachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inbound_message.id", index=True)
+    filename: str = Field(max_length=255)
+    original_filename: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64)
+    path: str = Field(max_length=1024)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="intake_case.id", index=True)
+    inbound_id: Optional[int] = Field(default=None, foreign_key="inbound_message.id", index=True)
+    at: datetime = Field(sa_column=_ts())
+    actor: str = Field(max_length=64)        # "system" or a staff id
+    event: str = Field(max_length=32)        # received|classified|routed|acknowledged|...
+    detail: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+
+
+class TemplateVersion(SQLModel, table=True):
+    """Every template version that rendered a sent mail (content kept for audits)."""
+
+    __tablename__ = "template_version"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_template_version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: str = Field(max_length=64)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    first_used_at: datetime = Field(sa_column=_ts())

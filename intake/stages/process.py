@@ -1,0 +1,116 @@
+"""Process stage: one stored message → decisions → rows (case, outbox, audit), in one transaction.
+
+    parse → channel → (OCR, its own stage) → thread/kind → classify → route →
+    deadline → render → outbox
+
+``prepare`` does the pure part (parse and decide) given lookups; ``apply``
+writes the effects for the message's kind. The caller (``intake.runner``)
+owns claiming, retries and the catch-all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlmodel import Session, select
+
+from intake.domain.decide import as_new_case, decide_message
+from intake.domain.mailparse import parse_message
+from intake.domain.records import Channel, Kind, MessageDecision, ParsedMail
+from intake.models import Case, InboundMessage, Outbox
+from intake.stages import registration
+from intake.stages.rows import audit
+
+log = logging.getLogger("intake.process")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    mail: ParsedMail
+    decision: MessageDecision
+
+
+def known_ids_lookup(session: Session) -> Callable[[str], str | None]:
+    """Message-ID → case ref, over mail we sent (outbox) and mail we received."""
+
+    def lookup(message_id: str) -> str | None:
+        mid = message_id.strip()
+        row = session.exec(select(Case.ref).join(Outbox, Outbox.case_id == Case.id)
+                           .where(Outbox.message_id == mid)).first()
+        if row:
+            return row
+        return session.exec(select(Case.ref).join(InboundMessage, InboundMessage.case_id == Case.id)
+                            .where(InboundMessage.message_id == mid)).first()
+
+    return lookup
+
+
+def needs_ocr(mail: ParsedMail, decision: MessageDecision) -> bool:
+    return decision.channel.channel in (Channel.FAX, Channel.POST) and any(
+        registration.is_page_attachment(a) for a in mail.attachments)
+
+
+def parse(raw: bytes, row: InboundMessage) -> ParsedMail:
+    return parse_message(raw, row.received_at)
+
+
+def prepare(mail: ParsedMail, row: InboundMessage, session: Session, app) -> Prepared:
+    decision = decide_message(mail, app.rules, known_message_ids=known_ids_lookup(session), page_text=row.page_text)
+    return Prepared(mail, decision)
+
+
+def apply_as_new_case(session: Session, app, row: InboundMessage, prepared: Prepared, now: datetime,
+                      reason: str) -> str:
+    """A follow-up whose case we do not know becomes a new case (nothing is dropped)."""
+    decision = as_new_case(prepared.mail, prepared.decision, app.rules, reason)
+    return apply(session, app, row, Prepared(prepared.mail, decision), now)
+
+
+def apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: datetime) -> str:
+    """Write the effects of one message; returns a one-line summary for the log."""
+    mail, decision = prepared.mail, prepared.decision
+    kind = decision.kind.kind
+    row.kind = kind.value
+    row.channel = decision.channel.channel.value
+    row.subject = mail.subject[:2000]
+    row.from_address = (mail.from_address or "")[:320]
+    row.decision = json.dumps(decision_evidence(decision), ensure_ascii=False)
+    audit(session, now, "received", inbound_id=row.id,
+          detail={"kind": kind.value, "channel": row.channel, "from": row.from_address})
+    if kind is Kind.CASE:
+        case = registration.register_case(session, app, row, mail, decision, now)
+        return f"{case.ref} case registered: {case.category} → {case.handler_id}, due {case.due_at.isoformat()}"
+    if kind is Kind.FOLLOW_UP:
+        return registration.attach_follow_up(session, app, row, mail, decision, now)
+    if kind is Kind.BOUNCE:
+        return registration.record_bounce(session, app, row, mail, decision, now)
+    if kind is Kind.AUTO_REPLY:
+        return registration.record_auto_reply(session, app, row, decision, now)
+    return registration.quarantine_spam(session, row, decision, now)
+
+
+def decision_evidence(decision: MessageDecision) -> dict:
+    def ev(items):
+        return [{"rule": e.rule, "detail": e.detail, "score": e.score} for e in items]
+
+    out = {
+        "kind": {"value": decision.kind.kind.value, "evidence": ev(decision.kind.evidence),
+                 "case_ref": decision.kind.case_ref},
+        "channel": {"value": decision.channel.channel.value, "fax_number": decision.channel.fax_number,
+                    "evidence": ev(decision.channel.evidence)},
+        "reply_to": decision.reply_to,
+        "phone": decision.phone,
+        "language": decision.language,
+        "pii": decision.pii,
+        "other": ev(decision.evidence),
+    }
+    if decision.classification is not None:
+        c = decision.classification
+        out["classification"] = {"category": c.category, "department": c.department,
+                                 "confidence": c.confidence, "low_confidence": c.low_confidence,
+                                 "evidence": ev(c.evidence)}
+    return out

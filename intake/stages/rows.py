@@ -1,0 +1,31 @@
+"""Small shared row helpers for the stages: audit events and counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from intake.models import AuditEvent, Case, Outbox
+
+
+def audit(session: Session, at: datetime, event: str, *, case_id: int | None = None, inbound_id: int | None = None,
+          actor: str = "system", detail: dict | None = None) -> None:
+    session.add(AuditEvent(case_id=case_id, inbound_id=inbound_id, at=at, actor=actor, event=event,
+                           detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None))
+
+
+def open_case_counts(session: Session) -> dict[str, int]:
+    rows = session.exec(select(Case.handler_id, func.count()).where(Case.status == "open")
+                        .group_by(Case.handler_id)).all()
+    return {h: n for h, n in rows}
+
+
+def acks_sent_since(session: Session, address: str, since: datetime) -> int:
+    return session.exec(select(func.count()).select_from(Outbox).where(
+        Outbox.purpose == "acknowledgement", Outbox.rcpt_to == address, Outbox.created_at >= since)).one()
+
+
+ACK_WINDOW = timedelta(hours=24)

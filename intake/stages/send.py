@@ -1,0 +1,161 @@
+"""Outbox sender: deliver pending mail with retries and backoff.
+
+Each row goes ``pending`` → ``sending`` (claimed, committed) → SMTP → ``sent``
+(committed). A temporary failure puts it back to ``pending`` with exponential
+backoff; a permanent one (5xx) marks it ``failed`` and records why; after
+``outbox_max_attempts`` temporary failures it is ``failed`` too, for a human.
+
+A row left in ``sending`` by a crash is sent again once its claim expires: the
+only window where a crash can cause a second copy is between the server's 250
+reply and our commit, microseconds wide; the same Message-ID lets the
+recipient's client fold the copies. A crash never drops a mail.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select as sa_select, update
+
+from intake.db import is_sqlite, transaction
+from intake.domain.outgoing import attach_original
+from intake.errors import PermanentDeliveryError, TemporaryDeliveryError
+from intake.models import Outbox
+from intake.stages.rows import audit
+from intake.testing_hooks import crash_point
+
+log = logging.getLogger("intake.send")
+
+CLAIM_SECONDS = 300
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 3600
+
+
+class Mailer(Protocol):
+    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    lines: list[str] = field(default_factory=list)
+
+
+def claim_outbox(engine, now: datetime, limit: int) -> list[int]:
+    t = Outbox.__table__
+    claimable = or_(
+        and_(t.c.status == "pending", t.c.next_attempt_at <= now),
+        and_(t.c.status == "sending", t.c.claimed_until < now),   # a crashed sender's claim
+    )
+    candidates = sa_select(t.c.id).where(claimable).order_by(t.c.id).limit(limit)
+    if not is_sqlite(engine):
+        candidates = candidates.with_for_update(skip_locked=True)
+    stmt = (update(t).where(t.c.id.in_(candidates.scalar_subquery()), claimable)
+            .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .returning(t.c.id))
+    with transaction(engine) as session:
+        return sorted(r[0] for r in session.execute(stmt).all())
+
+
+def deliver_due(app, mailer: Mailer, limit: int = 10_000) -> SendReport:
+    report = SendReport()
+    while limit > 0:
+        ids = claim_outbox(app.engine, app.now(), min(limit, 50))
+        if not ids:
+            break
+        for outbox_id in ids:
+            _deliver_one(app, mailer, outbox_id, report)
+        limit -= len(ids)
+    return report
+
+
+def _message_bytes(app, item: Outbox) -> bytes:
+    if item.attach_raw_path:
+        return attach_original(item.raw, app.store.read(item.attach_raw_path))
+    return item.raw
+
+
+def _deliver_one(app, mailer: Mailer, outbox_id: int, report: SendReport) -> None:
+    with transaction(app.engine) as session:
+        item = session.get(Outbox, outbox_id)
+        ref = _ref(session, item)
+    rcpts = [r.strip() for r in item.rcpt_to.split(",") if r.strip()]
+    now = app.now()
+    try:
+        raw = _message_bytes(app, item)
+        crash_point("before-smtp-send")
+        mailer.send(raw, item.mail_from, rcpts)
+    except TemporaryDeliveryError as exc:
+        _defer(app, outbox_id, str(exc), now, report, ref)
+        return
+    except (PermanentDeliveryError, OSError, ValueError) as exc:
+        _fail(app, outbox_id, f"{type(exc).__name__}: {exc}", now, report, ref)
+        return
+    with transaction(app.engine) as session:
+        item = session.get(Outbox, outbox_id)
+        item.status = "sent"
+        item.sent_at = now
+        item.attempts += 1
+        item.claimed_until = None
+        item.last_error = None
+        session.add(item)
+        audit(session, now, f"sent:{item.purpose}", case_id=item.case_id,
+              detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
+                      "template_version": item.template_version})
+    crash_point("after-smtp-commit")
+    report.sent += 1
+    line = f"{ref} sent {item.purpose} to {item.rcpt_to} ({item.template} {item.template_version})"
+    report.lines.append(line)
+    log.info(line)
+
+
+def _ref(session, item: Outbox) -> str:
+    from intake.models import Case
+
+    if item.case_id is None:
+        return "-"
+    case = session.get(Case, item.case_id)
+    return case.ref if case else "-"
+
+
+def _defer(app, outbox_id: int, reason: str, now: datetime, report: SendReport, ref: str) -> None:
+    max_attempts = app.settings.processing.outbox_max_attempts
+    with transaction(app.engine) as session:
+        item = session.get(Outbox, outbox_id)
+        item.attempts += 1
+        item.last_error = reason
+        item.claimed_until = None
+        if item.attempts >= max_attempts:
+            item.status = "failed"
+            audit(session, now, "send-failed", case_id=item.case_id,
+                  detail={"to": item.rcpt_to, "reason": reason, "attempts": item.attempts})
+            report.failed += 1
+            log.error("%s giving up on %s to %s after %d attempts: %s", ref, item.purpose, item.rcpt_to,
+                      item.attempts, reason)
+        else:
+            delay = min(RETRY_BASE_SECONDS * 2 ** (item.attempts - 1), RETRY_MAX_SECONDS)
+            item.status = "pending"
+            item.next_attempt_at = now + timedelta(seconds=delay)
+            report.deferred += 1
+            log.warning("%s %s to %s deferred (attempt %d, retry in %d s): %s", ref, item.purpose, item.rcpt_to,
+                        item.attempts, delay, reason)
+        session.add(item)
+
+
+def _fail(app, outbox_id: int, reason: str, now: datetime, report: SendReport, ref: str) -> None:
+    with transaction(app.engine) as session:
+        item = session.get(Outbox, outbox_id)
+        item.attempts += 1
+        item.status = "failed"
+        item.last_error = reason
+        item.claimed_until = None
+        session.add(item)
+        audit(session, now, "send-failed", case_id=item.case_id, detail={"to": item.rcpt_to, "reason": reason})
+    report.failed += 1
+    log.error("%s %s to %s failed permanently: %s", ref, item.purpose if item else "mail", reason, reason)

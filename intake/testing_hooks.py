@@ -1,0 +1,25 @@
+"""Crash points for the crash-safety tests.
+
+``INTAKE_CRASH_AT=name[:n]`` makes the process kill itself with SIGKILL the n-th
+time (default 1st) it reaches the named point. Unset (always, in production),
+``crash_point`` is a dictionary lookup and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_counts: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    spec = os.environ.get("INTAKE_CRASH_AT")
+    if not spec:
+        return
+    wanted, _, nth = spec.partition(":")
+    if wanted != name:
+        return
+    _counts[name] = _counts.get(name, 0) + 1
+    if _counts[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

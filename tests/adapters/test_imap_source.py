@@ -1,0 +1,335 @@
+"""ImapSource against a real private Dovecot on 127.0.0.1 (no mocks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from intake.adapters.imap_source import (
+    DONE_KEYWORD, ConnectionLost, ImapAuthError, ImapSource, ImapTlsError,
+    Reconnecting, UidValidityChanged)
+from intake.devservers.certs import create_ca
+from intake.settings_types import ImapSettings
+from tests.devservers_fixtures import dovecot, tls_ca  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+KST = dt.timezone(dt.timedelta(hours=9))
+
+
+def settings_for(server, security: str = "ssl", **kw) -> ImapSettings:
+    port = server.imaps_port if security == "ssl" else server.imap_port
+    base = ImapSettings(host=server.host, port=port, security=security,
+                        username=server.user, password=server.password,
+                        ca_file=server.ca_file, timeout_seconds=5.0,
+                        poll_seconds=1)
+    return replace(base, **kw)
+
+
+def message(n: int, subject: str = "상담 신청") -> bytes:
+    return (f"From: 김철수 <kim@example.kr>\r\n"
+            f"To: consulting@sonosa.or.kr\r\n"
+            f"Subject: {subject} {n}\r\n"
+            f"Message-ID: <m{n}@example.kr>\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Transfer-Encoding: 8bit\r\n\r\n"
+            f"안녕하세요. 문의 {n}번입니다.\r\n").encode("utf-8")
+
+
+@pytest.fixture
+def source(dovecot):  # noqa: F811
+    src = ImapSource(settings_for(dovecot))
+    src.connect()
+    yield src
+    src.close()
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls", "none"])
+def test_connect_and_select_each_security(dovecot, security):  # noqa: F811
+    dovecot.append("INBOX", message(1))
+    with ImapSource(settings_for(dovecot, security)) as src:
+        uidvalidity, uidnext = src.select()
+        assert uidvalidity > 0
+        assert uidnext == 2
+        assert src.pending_uids(0) == [1]
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_wrong_ca_is_refused(dovecot, tmp_path, security):  # noqa: F811
+    other = create_ca(tmp_path / "other-ca", common_name="someone else")
+    src = ImapSource(settings_for(dovecot, security, ca_file=other.ca_file))
+    with pytest.raises(ImapTlsError) as info:
+        src.connect()
+    assert isinstance(info.value.__cause__, ssl.SSLCertVerificationError)
+    assert not src.connected
+
+
+def test_system_trust_store_does_not_trust_private_ca(dovecot):  # noqa: F811
+    # ca_file unset -> default trust store -> our private CA is not trusted
+    src = ImapSource(settings_for(dovecot, "ssl", ca_file=None))
+    with pytest.raises(ImapTlsError):
+        src.connect()
+
+
+def test_wrong_password(dovecot):  # noqa: F811
+    src = ImapSource(settings_for(dovecot, password="nope"))
+    with pytest.raises(ImapAuthError):
+        src.connect()
+
+
+def test_connection_refused_is_connection_lost(dovecot):  # noqa: F811
+    settings = settings_for(dovecot)
+    dovecot.kill()
+    with pytest.raises(ConnectionLost):
+        ImapSource(settings).connect()
+
+
+def test_fetch_raw_bytes_and_internaldate(dovecot, source):  # noqa: F811
+    dates = [dt.datetime(2024, 3, 1, 9, 30, 15, tzinfo=KST),
+             dt.datetime(2024, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc),
+             dt.datetime(2025, 1, 2, 8, 0, 0, tzinfo=dt.timezone(
+                 dt.timedelta(hours=-5)))]
+    for i, d in enumerate(dates, 1):
+        assert dovecot.append("INBOX", message(i), internaldate=d) == i
+    source.fetch_batch = 2  # force several FETCH batches
+    uidvalidity, _ = source.select()
+    got = source.fetch([3, 1, 2, 99])  # unknown UID 99 is skipped
+    assert [m.uid for m in got] == [1, 2, 3]
+    for m, d, i in zip(got, dates, range(1, 4)):
+        assert m.raw == message(i)
+        assert m.internaldate.tzinfo is not None
+        assert m.internaldate.utcoffset() == dt.timedelta(0)
+        assert m.internaldate == d
+        assert m.uidvalidity == uidvalidity
+        assert m.mailbox == "INBOX"
+        assert "\\Seen" not in m.flags  # BODY.PEEK
+
+
+def test_pending_uids_filters_last_message_pitfall(dovecot, source):  # noqa: F811
+    source.select()
+    assert source.pending_uids(0) == []  # empty mailbox
+    for i in range(1, 4):
+        dovecot.append("INBOX", message(i))
+    source.select()
+    # the pitfall is real on this server: "4:*" matches UID 3
+    assert source._c().search(["UID", "4:*"]) == [3]
+    assert source.pending_uids(3) == []
+    assert source.pending_uids(10) == []
+    assert source.pending_uids(1) == [2, 3]
+    assert source.pending_uids(0) == [1, 2, 3]
+
+
+def test_recreated_mailbox_has_new_uidvalidity(dovecot):  # noqa: F811
+    dovecot.append("Intake", message(1))
+    settings = settings_for(dovecot, mailbox="Intake")
+    with ImapSource(settings) as src:
+        uv1, _ = src.select()
+    uv2 = dovecot.recreate_mailbox("Intake")
+    assert uv2 != uv1
+    dovecot.append("Intake", message(2))
+    with ImapSource(settings) as src:
+        assert src.select() == (uv2, 2)
+
+
+def test_recreated_inbox_has_new_uidvalidity(dovecot, source):  # noqa: F811
+    dovecot.append("INBOX", message(1))
+    uv1, _ = source.select()
+    source.close()
+    uv2 = dovecot.recreate_mailbox("INBOX")
+    assert uv2 != uv1
+    source.connect()
+    assert source.select() == (uv2, 1)
+
+
+def test_reconnecting_reports_uidvalidity_change_once(dovecot):  # noqa: F811
+    dovecot.append("Intake", message(1))
+    imap = Reconnecting(ImapSource(settings_for(dovecot, mailbox="Intake")))
+    assert imap.pending_uids(0) == [1]
+    uv1 = imap.uidvalidity
+    imap.close()
+    uv2 = dovecot.recreate_mailbox("Intake")
+    with pytest.raises(UidValidityChanged) as info:
+        imap.pending_uids(0)
+    assert (info.value.old, info.value.new) == (uv1, uv2)
+    assert imap.pending_uids(0) == []  # proceeds with the new value
+    imap.close()
+
+
+def test_mark_done_and_reconcile(dovecot, source):  # noqa: F811
+    for i in range(1, 4):
+        dovecot.append("INBOX", message(i))
+    source.select()
+    assert source.uids_flagged_done() == []
+    source.mark_done([1, 3])
+    source.mark_done([])
+    assert source.uids_flagged_done() == [1, 3]
+    flags = {m.uid: m.flags for m in source.fetch([1, 2, 3])}
+    assert DONE_KEYWORD in flags[1] and "\\Seen" in flags[1]
+    assert DONE_KEYWORD not in flags[2] and "\\Seen" not in flags[2]
+
+
+class _NoMoveSource(ImapSource):
+    def supports(self, capability: str) -> bool:
+        return capability != "MOVE" and super().supports(capability)
+
+
+@pytest.mark.parametrize("cls", [ImapSource, _NoMoveSource])
+def test_move_creates_destination(dovecot, cls):  # noqa: F811
+    for i in range(1, 4):
+        dovecot.append("INBOX", message(i))
+    with cls(settings_for(dovecot)) as src:
+        src.select()
+        src.move([1, 2], "처리완료")
+        assert src.pending_uids(0) == [3]
+        src.select("처리완료")
+        moved = src.fetch(src.pending_uids(0))
+        assert [m.raw for m in moved] == [message(1), message(2)]
+
+
+def test_idle_wakes_on_append_from_other_connection(dovecot, source):  # noqa: F811
+    source.select()
+    timer = threading.Timer(0.3, dovecot.append, ("INBOX", message(1)))
+    t0 = time.monotonic()
+    timer.start()
+    try:
+        assert source.wait_for_new(15) is True
+    finally:
+        timer.join()
+    assert time.monotonic() - t0 < 5
+    assert source.pending_uids(0) == [1]
+
+
+def test_idle_times_out_and_keeps_connection(dovecot):  # noqa: F811
+    src = ImapSource(settings_for(dovecot), liveness_interval=0.2)
+    with src:
+        src.select()
+        t0 = time.monotonic()
+        assert src.wait_for_new(0.7) is False
+        assert 0.6 < time.monotonic() - t0 < 3
+        dovecot.append("INBOX", message(1))
+        assert src.pending_uids(0) == [1]
+
+
+def test_idle_renewal_cycles(dovecot):  # noqa: F811
+    src = ImapSource(settings_for(dovecot, idle_renew_seconds=1))
+    cycles = []
+    orig = src._idle_cycle
+    src._idle_cycle = lambda d: cycles.append(d) or orig(d)
+    with src:
+        src.select()
+        assert src.wait_for_new(1.3) is False
+    assert len(cycles) == 2 and cycles[0] == 1.0 and cycles[1] < 0.5
+
+
+def test_poll_mode_sleeps_then_checks(dovecot):  # noqa: F811
+    slept = []
+    src = ImapSource(settings_for(dovecot, idle=False), sleep=slept.append)
+    with src:
+        src.select()
+        assert src.wait_for_new(42) is True
+    assert slept == [42]
+
+
+def test_killed_server_during_idle_raises_connection_lost(dovecot, source):  # noqa: F811
+    source.select()
+    killer = threading.Timer(0.5, dovecot.kill)
+    t0 = time.monotonic()
+    killer.start()
+    try:
+        with pytest.raises(ConnectionLost):
+            source.wait_for_new(60)
+    finally:
+        killer.join()
+    assert time.monotonic() - t0 < 8
+    assert not source.connected
+    source.close()  # tolerant of the dead socket
+
+
+def test_reconnecting_backoff_logs_once_per_outage(dovecot, caplog):  # noqa: F811
+    dovecot.append("INBOX", message(1))
+    now = [1000.0]
+    slept: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+        if len(slept) == 4:
+            dovecot.restart()  # same ports, same mail store
+
+    imap = Reconnecting(ImapSource(settings_for(dovecot, timeout_seconds=2)),
+                        sleep=fake_sleep, clock=lambda: now[0],
+                        rng=lambda: 0.5)
+    assert imap.pending_uids(0) == [1]
+    dovecot.kill()
+    caplog.set_level(logging.DEBUG, logger="intake.imap")
+    assert imap.pending_uids(0) == [1]
+    assert slept == [1, 2, 4, 8]
+    lost = [r for r in caplog.records if "imap connection lost" in r.message]
+    restored = [r for r in caplog.records
+                if "imap connection restored after 15 s" in r.message]
+    assert len(lost) == 1 and lost[0].levelno == logging.WARNING
+    assert len(restored) == 1
+    # a second outage logs again, and backoff starts from 1 s again
+    dovecot.kill()
+    slept.clear()
+    fake_sleep_calls = len(caplog.records)
+    imap._sleep = lambda s: (slept.append(s), dovecot.restart())
+    assert imap.wait_for_new(30) is True  # reconnected: check at once
+    assert slept == [1]
+    assert len([r for r in caplog.records[fake_sleep_calls:]
+                if "imap connection lost" in r.message]) == 1
+    imap.close()
+
+
+def test_backoff_caps_at_max_with_jitter():
+    imap = Reconnecting(ImapSource(ImapSettings()), rng=lambda: 1.0)
+    delays = [imap._delay() for _ in range(10)]
+    assert delays[:3] == [1.2, 2.4, 4.8]
+    assert max(delays) == 60.0
+    imap2 = Reconnecting(ImapSource(ImapSettings()), rng=lambda: 0.0)
+    assert [imap2._delay() for _ in range(8)][-1] == 48.0  # 60 * 0.8
+
+
+def test_dovecot_cli_seeds_and_stops_on_sigterm(tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "a.eml").write_bytes(message(1))
+    (seed / "b.eml").write_bytes(message(2))
+    work = Path(__import__("tempfile").mkdtemp(prefix="intake-dovecot-cli-"))
+    os.chmod(work, 0o711)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "intake.devservers.dovecot", "--dir",
+         str(work), "--seed", str(seed)],
+        stdout=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parents[2])
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert info["seeded"] == 2
+        settings = ImapSettings(host=info["host"], port=info["imaps_port"],
+                                username=info["user"],
+                                password=info["password"],
+                                ca_file=Path(info["ca_file"]),
+                                timeout_seconds=5)
+        with ImapSource(settings) as src:
+            src.select()
+            assert src.pending_uids(0) == [1, 2]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
