@@ -184,3 +184,18 @@ class TemplateVersion(SQLModel, table=True):
     version: str = Field(max_length=64)
     content: str = Field(sa_column=Column(Text, nullable=False))
     first_used_at: datetime = Field(sa_column=_ts())
+
+
+class Correction(SQLModel, table=True):
+    """A staff correction of an automatic decision: who overruled what, when and why."""
+
+    __tablename__ = "correction"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="intake_case.id", index=True)
+    at: datetime = Field(sa_column=_ts())
+    actor: str = Field(max_length=64)        # a staff id, or "cli:<user>"
+    kind: str = Field(max_length=16)         # reassign | reclassify
+    from_value: str = Field(max_length=64)   # handler id (reassign) or category id (reclassify)
+    to_value: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))

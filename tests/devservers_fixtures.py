@@ -16,6 +16,7 @@ Import them in a conftest with ``from tests.devservers_fixtures import *``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -28,7 +29,7 @@ from intake.devservers.certs import TlsCa, create_ca
 from intake.devservers.dovecot import PrivateDovecot
 from intake.devservers.smtp_sink import SmtpSink
 
-__all__ = ["tls_ca", "dovecot", "smtp_sink", "postgres_url"]
+__all__ = ["tls_ca", "dovecot", "smtp_sink", "postgres_url", "fresh_postgres_url"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "INTAKE_TEST_POSTGRES_ADMIN_URL",
@@ -65,8 +66,9 @@ def smtp_sink(tls_ca, tmp_path):
         sink.stop()
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
+@contextlib.contextmanager
+def _fresh_database():
+    """Create a uniquely named PostgreSQL database; drop it afterwards."""
     try:
         import psycopg
         from psycopg import sql
@@ -90,6 +92,20 @@ def postgres_url():
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                           .format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """One database for the whole session (tests must tolerate each other's rows)."""
+    with _fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url():
+    """A new, empty database for this test alone."""
+    with _fresh_database() as url:
+        yield url
 
 
 def _pg_unavailable(reason: str, required: bool | None = None) -> None:
