@@ -34,6 +34,7 @@ Servers and the temporary folder are removed at the end, also on error
 from __future__ import annotations
 
 import argparse
+import email.policy
 import email.utils
 import json
 import os
@@ -312,9 +313,7 @@ def floor_main(spec_json: str) -> int:
             msg["In-Reply-To"] = mail.message_id.strip()
         msg["Auto-Submitted"] = "auto-replied"
         msg.set_content(tmpl.render(**vars_), charset="utf-8")
-        data = msg.as_bytes()
-        if max(map(len, data.split(b"\n"))) > 990:
-            print("LONG", [l[:200] for l in data.split(b"\n") if len(l) > 990], file=sys.stderr)
+        data = msg.as_bytes(policy=email.policy.SMTP)   # CRLF line ends, as on the wire
         s.sendmail(org["intake_address"], [to], data)
         sent += 1
     s.quit()

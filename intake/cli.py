@@ -87,13 +87,24 @@ def cmd_run(args) -> int:
     from intake.reporting import print_once_report
 
     settings = load(args)
-    app = build_app(settings)
+    app = build_app(settings, clock=_clock())
     require_current_schema(app.engine)
     if args.once:
         report = run_once(app)
         print_once_report(app, report)
         return 0
     return Daemon(app).run()
+
+
+def _clock():
+    from datetime import datetime, timedelta, timezone
+
+    from intake.testing_hooks import clock_skew_seconds
+
+    skew = timedelta(seconds=clock_skew_seconds())
+    if not skew:
+        return lambda: datetime.now(timezone.utc)
+    return lambda: datetime.now(timezone.utc) + skew
 
 
 def cmd_check_config(args) -> int:

@@ -23,3 +23,9 @@ def crash_point(name: str) -> None:
     _counts[name] = _counts.get(name, 0) + 1
     if _counts[name] >= int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def clock_skew_seconds() -> float:
+    """``INTAKE_TEST_CLOCK_SKEW_SECONDS``: run the daemon's clock ahead (tests simulate time passing,
+    e.g. a killed worker's claim expiring). Unset in production."""
+    return float(os.environ.get("INTAKE_TEST_CLOCK_SKEW_SECONDS") or 0)

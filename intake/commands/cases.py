@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from sqlmodel import select
 
@@ -18,6 +19,18 @@ def register(subparsers) -> None:
     show = cs.add_parser("show", help="one case with its messages, mail and audit trail")
     show.add_argument("ref")
     show.set_defaults(handler=cases_show)
+    ra = cs.add_parser("reassign", help="give a case to another person or department (due time unchanged)")
+    ra.add_argument("ref")
+    ra.add_argument("--to", required=True, metavar="ID", help="staff id, or department id (routing rule chooses)")
+    ra.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    ra.add_argument("--actor", default=None, metavar="ID", help="who makes the change (default cli:$USER)")
+    ra.set_defaults(handler=cases_reassign)
+    rc = cs.add_parser("reclassify", help="change a case's category (and handler when the department changes)")
+    rc.add_argument("ref")
+    rc.add_argument("--category", required=True, metavar="ID", help="category id from categories.toml")
+    rc.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    rc.add_argument("--actor", default=None, metavar="ID", help="who makes the change (default cli:$USER)")
+    rc.set_defaults(handler=cases_reclassify)
 
     msgs = subparsers.add_parser("messages", help="received messages (failed, set aside, quarantined)")
     ms = msgs.add_subparsers(dest="messages_command", required=True)
@@ -127,3 +140,53 @@ def messages_retry(args: argparse.Namespace) -> int:
         s.add(row)
     print(f"message #{args.id} queued for processing again")
     return 0
+
+
+def _actor(args: argparse.Namespace) -> str:
+    if args.actor:
+        return args.actor
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "cli"
+
+
+def _correct(args: argparse.Namespace, change) -> int:
+    """Run one correction in one transaction; any error rolls everything back."""
+    from intake.app import build_app
+    from intake.db import require_current_schema, transaction
+    from intake.settings import load_settings
+    from intake.stages.corrections import CorrectionError, find_case
+
+    settings = load_settings(args.config, require_secrets=False)
+    app = build_app(settings)
+    try:
+        require_current_schema(app.engine)
+        now = app.now()
+        try:
+            with transaction(app.engine) as s:
+                case = find_case(s, args.ref)
+                summary = change(s, app, case, now)
+        except CorrectionError as exc:
+            print(f"error: {exc}; nothing changed", file=sys.stderr)
+            return 1
+    finally:
+        app.engine.dispose()
+    print(summary)
+    return 0
+
+
+def cases_reassign(args: argparse.Namespace) -> int:
+    from intake.stages.corrections import reassign
+
+    actor = _actor(args)
+    return _correct(args, lambda s, app, case, now: reassign(s, app, case, args.to, args.reason, actor, now))
+
+
+def cases_reclassify(args: argparse.Namespace) -> int:
+    from intake.stages.corrections import reclassify
+
+    actor = _actor(args)
+    return _correct(args, lambda s, app, case, now: reclassify(s, app, case, args.category, args.reason, actor, now))

@@ -228,6 +228,15 @@ _spec("command-error", STAFF, "담당자 명령 처리 오류 안내 (command er
       Variable("command", "담당자가 보낸 명령 (제목 등)", example="[완료] 2026-000123"),
       Variable("error", "무엇이 잘못되었는지", example="접수번호 2026-000123 을(를) 찾을 수 없습니다."),
       Variable("case_ref", "관련 접수번호 (may be empty)", example="2026-000123"))
+_spec("case-reassigned", STAFF, "담당자 변경 안내 (a case reassigned to a new handler by staff)",
+      CASE_STAFF, HANDLER, ORG,
+      Variable("previous_handler", "종전 담당자", "dict", fields=(
+          Field("name", "종전 담당자 이름", "박지영"),
+          Field("department", "종전 담당 부서 이름", "총괄사업부"),
+      )),
+      Variable("reason", "변경 사유 (직원이 쓴 내용)", example="방북 관련 문의로 종합지원센터 소관입니다."),
+      Variable("changed_by", "변경한 사람 (직원 id)", example="park.jiyoung"),
+      Variable("category_changed", "민원 종류도 바뀌었음 (bool)", example=False))
 _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply letter body)",
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),
@@ -523,4 +532,19 @@ def letter_context(case: CaseFacts, handler: StaffMember, department: Department
     ctx = _customer_base(case, handler, department, org)
     ctx["answer"] = answer
     ctx["letter_date"] = letter_date
+    return ctx
+
+
+def case_reassigned_context(case: CaseFacts, handler: StaffMember, department: Department, org: OrgFacts, *,
+                            previous_handler: StaffMember | None, previous_department: Department | None,
+                            reason: str, changed_by: str, category_changed: bool = False) -> dict:
+    """``handler`` is the NEW handler; ``case.due_at`` is unchanged by a reassignment."""
+    ctx = _staff_base(case, handler, department, org)
+    ctx["previous_handler"] = {
+        "name": _s(previous_handler.name if previous_handler else ""),
+        "department": _s(previous_department.name if previous_department else ""),
+    }
+    ctx["reason"] = _s(reason)
+    ctx["changed_by"] = _s(changed_by)
+    ctx["category_changed"] = bool(category_changed)
     return ctx
