@@ -49,6 +49,7 @@ def load_rules(settings: Settings) -> DecisionRules:
             channels=read_toml(settings.config_path("channels.toml")),
             categories=read_toml(settings.config_path("categories.toml")),
             spam=read_toml(spam_path) if spam_path.exists() else None,
+            files={name: str(settings.config_path(f"{name}.toml")) for name in ("channels", "categories", "spam")},
         )
     except ConfigError as exc:
         raise ConfigErrors([exc]) from None

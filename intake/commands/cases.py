@@ -1,4 +1,4 @@
-"""Admin commands over the database: ``intake cases list|show`` and ``intake messages list|retry``."""
+"""Admin commands over the database: ``intake cases list|show|reassign|reclassify`` and ``intake messages list|retry``."""
 
 from __future__ import annotations
 

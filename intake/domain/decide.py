@@ -42,12 +42,16 @@ class DecisionRules:
         channels: Mapping[str, Any],
         categories: Mapping[str, Any],
         spam: Mapping[str, Any] | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> "DecisionRules":
+        """``files`` names the source of each table (for error messages): keys channels, categories, spam."""
+        files = files or {}
         return cls(
             own_addresses=frozenset(a.lower() for a in own_addresses),
-            spam_rules=load_spam_rules(spam) if spam is not None else SpamRules.default(),
-            channel_rules=load_channel_rules(channels),
-            category_rules=load_category_rules(categories),
+            spam_rules=(load_spam_rules(spam, files.get("spam", "config/spam.toml")) if spam is not None
+                        else SpamRules.default()),
+            channel_rules=load_channel_rules(channels, files.get("channels", "config/channels.toml")),
+            category_rules=load_category_rules(categories, files.get("categories", "config/categories.toml")),
             own_domains=frozenset(d.lower() for d in own_domains),
         )
 
