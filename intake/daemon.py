@@ -41,7 +41,13 @@ def make_page_reader():
 
 
 def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None) -> OnceReport:
-    """Fetch everything pending, process it (OCR included), send what is due, return."""
+    """Fetch everything pending, process it (OCR included), send what is due, return.
+
+    Sending overlaps processing (as the daemon's send loop does): a sender
+    thread delivers what the process stage commits while the next messages are
+    processed, and a last pass after processing sends the rest. Each mail still
+    goes claim → SMTP → commit exactly as in ``deliver_due``.
+    """
     report = OnceReport()
     settings = app.settings
     source = (imap_factory or ImapSource)(settings.imap)
@@ -52,18 +58,59 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
                                   now=app.now())
     finally:
         source.close()
-    report.process = process_received(app)
-    reader = page_reader or make_page_reader()
-    report.ocr = process_ocr(app, reader, limit=10_000)
-    if report.ocr.processed:
-        more = process_received(app)
-        _merge(report.process, more)
     mailer = mailer or SmtpMailer(settings.smtp)
     try:
-        report.send = deliver_due(app, mailer)
+        sender = _OverlappedSender(app, mailer, report.send)
+        sender.start()
+        try:
+            report.process = process_received(app)
+            reader = page_reader or make_page_reader()
+            report.ocr = process_ocr(app, reader, limit=10_000)
+            if report.ocr.processed:
+                more = process_received(app)
+                _merge(report.process, more)
+        finally:
+            sender.finish()
+        _merge_send(report.send, deliver_due(app, mailer))
     finally:
         mailer.close()
     return report
+
+
+class _OverlappedSender:
+    """``deliver_due`` in a thread until told to finish; its errors are re-raised by ``finish``."""
+
+    def __init__(self, app, mailer, into: SendReport):
+        self.app, self.mailer, self.into = app, mailer, into
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="run-once-send", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.done.is_set():
+                rep = deliver_due(self.app, self.mailer)
+                _merge_send(self.into, rep)
+                if not (rep.sent or rep.deferred or rep.failed):
+                    self.done.wait(0.05)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self.error = exc
+
+    def finish(self) -> None:
+        self.done.set()
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _merge_send(into: SendReport, more: SendReport) -> None:
+    into.sent += more.sent
+    into.deferred += more.deferred
+    into.failed += more.failed
+    into.lines += more.lines
 
 
 def _merge(into: RunReport, more: RunReport) -> None:

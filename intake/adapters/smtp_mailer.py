@@ -170,7 +170,7 @@ class SmtpMailer:
         conn = self._conn
         assert conn is not None
         options: list[str] = []
-        if any(b >= 0x80 for b in raw) and conn.has_extn("8bitmime"):
+        if not raw.isascii() and conn.has_extn("8bitmime"):   # any byte >= 0x80
             options.append("BODY=8BITMIME")
         if not all(a.isascii() for a in [mail_from, *rcpt_to]):
             if not conn.has_extn("smtputf8"):

