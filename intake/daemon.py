@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from intake.adapters.imap_source import ImapSource, Reconnecting
 from intake.adapters.smtp_mailer import SmtpMailer
 from intake.runner import RunReport, process_ocr, process_received
+from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport, fetch_once
 from intake.stages.send import SendReport, deliver_due
 
@@ -121,8 +122,9 @@ def _merge(into: RunReport, more: RunReport) -> None:
 
 
 class Daemon:
-    def __init__(self, app, *, page_reader=None):
+    def __init__(self, app, *, page_reader=None, template_check_seconds: float = 10):
         self.app = app
+        self.template_check_seconds = template_check_seconds
         self.stop_event = threading.Event()
         self.wake_process = threading.Event()
         self.wake_ocr = threading.Event()
@@ -187,12 +189,12 @@ class Daemon:
             mailer.close()
 
     def refresh_templates(self) -> None:
+        """Pick up admins' edits: a passing edit serves at once, a failing one is rejected and reported."""
         try:
-            for change in self.app.templates.refresh():
-                log.info("- template %s: %s %s", getattr(change, "name", "?"), getattr(change, "status", "?"),
-                         getattr(change, "version", ""))
+            if record_template_changes(self.app, self.app.templates.refresh()):
+                self.wake_send.set()
         except Exception as exc:
-            log.error("- template refresh failed: %s", exc)
+            log.error("- template refresh failed: %s", exc, exc_info=True)
 
     # -- lifecycle ----------------------------------------------------
     def run(self) -> int:
@@ -203,8 +205,9 @@ class Daemon:
         self.scheduler.add_job(self.wake_process.set, "interval", seconds=30, id="wake-process")
         self.scheduler.add_job(self.wake_ocr.set, "interval", seconds=60, id="wake-ocr")
         self.scheduler.add_job(self.wake_send.set, "interval", seconds=30, id="wake-send")
-        self.scheduler.add_job(self.refresh_templates, "interval", seconds=30, id="templates")
+        self.scheduler.add_job(self.refresh_templates, "interval", seconds=self.template_check_seconds, id="templates")
         self.scheduler.start()
+        record_template_changes(self.app, [c for c in self.app.templates.startup_changes if c.status == "rejected"])
         for t in threads:
             t.start()
         log.info("- intake daemon started (worker %s)", self.app.worker_id)

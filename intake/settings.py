@@ -46,6 +46,7 @@ class ProcessingSettings:
     triage_staff: str = ""           # low-confidence cases go here ("" = department head)
     reopen_closed_on_follow_up: bool = True
     follow_up_window_days: int = 30
+    admin_addresses: tuple[str, ...] = ()   # told when an edited template is rejected
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,15 @@ def _timezone(v: Any) -> str | None:
     return None
 
 
+def _address_list(sec: "_Section", key: str) -> tuple[str, ...]:
+    value = sec.get(key, list, [])
+    bad = [v for v in value if not isinstance(v, str) or _address(v)]
+    if bad:
+        sec.errors.append(ConfigError(sec.file, sec.key(key), f"must be a list of e-mail addresses, got {bad!r}"))
+        return ()
+    return tuple(v.lower() for v in value)
+
+
 def _db_url(v: Any) -> str | None:
     if v.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
         return None
@@ -293,6 +303,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         triage_staff=pr.get("triage_staff", str, dp.triage_staff),
         reopen_closed_on_follow_up=pr.get("reopen_closed_on_follow_up", bool, dp.reopen_closed_on_follow_up),
         follow_up_window_days=pr.get("follow_up_window_days", int, dp.follow_up_window_days, _positive),
+        admin_addresses=_address_list(pr, "admin_addresses"),
     )
 
     roster = load_roster(base / "staff.toml", errors)

@@ -84,6 +84,7 @@ path = {_q(templates)}
 max_attempts = 3
 retry_base_seconds = 1
 triage_staff = "park.jiyoung"
+admin_addresses = ["minsu.kim@example.org"]
 {extra}"""
     path = folder / "intake.toml"
     path.write_text(text, encoding="utf-8")

@@ -237,6 +237,15 @@ _spec("case-reassigned", STAFF, "담당자 변경 안내 (a case reassigned to a
       Variable("reason", "변경 사유 (직원이 쓴 내용)", example="방북 관련 문의로 종합지원센터 소관입니다."),
       Variable("changed_by", "변경한 사람 (직원 id)", example="park.jiyoung"),
       Variable("category_changed", "민원 종류도 바뀌었음 (bool)", example=False))
+_spec("template-rejected", STAFF, "템플릿 수정 거부 안내 (to the admins: an edited template failed lint)",
+      ORG, RECIPIENT_NAME,
+      Variable("template", "템플릿 이름 (e.g. en/acknowledgement)", example="acknowledgement"),
+      Variable("serving_version", "계속 사용 중인 이전 버전 (may be empty)", example="3f2a9c0d1e2b4a5c"),
+      Variable("problems", "문제 목록", "list", fields=(
+          Field("file", "파일", "acknowledgement.txt.j2"),
+          Field("line", "줄 (int)", 12),
+          Field("message", "문제", "handler.phone is missing from the output"),
+      )))
 _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply letter body)",
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),
@@ -524,6 +533,17 @@ def command_error_context(recipient: StaffMember, org: OrgFacts, command: str, e
         "command": command,
         "error": error,
         "case_ref": _s(case_ref),
+    }
+
+
+def template_rejected_context(recipient_name: str, org: OrgFacts, template: str, serving_version: str | None,
+                              problems: Iterable[tuple[str, int, str]]) -> dict:
+    return {
+        "org": org_context(org),
+        "recipient_name": recipient_name,
+        "template": template,
+        "serving_version": _s(serving_version),
+        "problems": [{"file": f, "line": int(line), "message": m} for f, line, m in problems],
     }
 
 
