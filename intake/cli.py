@@ -30,7 +30,7 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from intake.commands import cases, deadline, inspect, templates
+    from intake.commands import cases, deadline, evaluate, inspect, templates
 
     parser = argparse.ArgumentParser(prog="intake", description="E-mail, fax and post intake daemon")
     _config_arg(parser)
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     deadline.register(sub)
     templates.register(sub)
     cases.register(sub)
+    evaluate.register(sub)
     return parser
 
 
@@ -62,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose)
+    handler = getattr(args, "handler", None) or getattr(args, "func")
+    if args.command == "templates" and not hasattr(args, "templates_dir"):
+        args.templates_dir = _templates_dir(args)
     try:
-        return int(args.handler(args) or 0)
+        return int(handler(args) or 0)
     except ConfigErrors as exc:
         print("configuration errors:", file=sys.stderr)
         for err in exc.errors:
@@ -72,6 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     except IntakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _templates_dir(args) -> Path:
+    """``[templates] path`` from the config, when the config can be read; else ./templates."""
+    from intake.settings import load_settings
+
+    try:
+        return load_settings(args.config, require_secrets=False).templates.path
+    except (ConfigErrors, OSError):
+        return Path("templates")
 
 
 def load(args):

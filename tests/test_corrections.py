@@ -123,7 +123,7 @@ def test_reassign_reclassify_and_report(app):
     with transaction(app.engine) as s:
         a = find_case(s, ref_a)
         summary = reassign(s, app, a, "support-center", "종합지원센터 소관입니다.", "park.jiyoung", NOW)
-    assert f"-> lee.seoyeon (support-center)" in summary
+    assert "-> lee.seoyeon (support-center)" in summary
     with transaction(app.engine) as s:
         a = find_case(s, ref_a)
         assert (a.handler_id, a.department) == ("lee.seoyeon", "support-center")

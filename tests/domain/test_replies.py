@@ -52,6 +52,9 @@ def built_contexts() -> dict[str, dict]:
                                                    "5.1.1", None),
         "command-error": replies.command_error_context(HANDLER, ORG, "[완료] x", "없는 접수번호"),
         "letter": replies.letter_context(case, HANDLER, DEPT, ORG, "회신", date(2026, 11, 26)),
+        "case-reassigned": replies.case_reassigned_context(
+            case, HANDLER, DEPT, ORG, previous_handler=HANDLER, previous_department=DEPT, reason="소관 부서 변경",
+            changed_by="kim"),
         "template-rejected": replies.template_rejected_context(
             "관리자", ORG, "acknowledgement", "abc", [("acknowledgement.txt.j2", 3, "handler.phone missing")]),
         "follow-up-notice": replies.follow_up_notice_context(
