@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from intake.adapters.ocr import PAGE_SEPARATOR, PageReader  # noqa: E402
 from intake.adapters.ocr_metrics import char_accuracy  # noqa: E402
 
-DEFAULT_SAMPLES = Path("/work/shared/samples")
+DEFAULT_SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "samples"
 PAGE_TYPES = ("application/pdf", "image/tiff", "image/jpeg", "image/png")
 
 

@@ -303,8 +303,7 @@ def test_truncated_tiff_never_raises(ocr):
 def _samples_dir() -> Path | None:
     for candidate in (
         os.environ.get("INTAKE_SAMPLES_DIR"),
-        Path(__file__).resolve().parents[3] / "shared" / "samples",
-        "/work/shared/samples",
+        Path(__file__).resolve().parents[1] / "data" / "samples",
     ):
         if candidate and (Path(candidate) / "labels.jsonl").is_file():
             return Path(candidate)
@@ -314,7 +313,7 @@ def _samples_dir() -> Path | None:
 def test_sample_faxes_and_scans_accuracy(ocr):
     samples = _samples_dir()
     if samples is None:
-        pytest.skip("shared/samples not found (set INTAKE_SAMPLES_DIR)")
+        pytest.fail("tests/data/samples is missing")
     scores = {}
     for line in (samples / "labels.jsonl").read_text(encoding="utf-8").splitlines():
         label = json.loads(line)

@@ -16,7 +16,7 @@ from intake.domain.mailparse import decode_header_value, parse_message
 from intake.errors import IntakeError, MailParseError
 from tests.fixtures import mailbuild as mb
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 RECEIVED = datetime(2026, 4, 14, 8, 5, 0, tzinfo=timezone.utc)
 CP949_ONLY = mb.HANGUL_CP949_ONLY
 KOREAN_LABELS = ["ks_c_5601-1987", "ks_c_5601", "euc-kr", "euc_kr", "x-windows-949",
