@@ -93,11 +93,6 @@ def run_lint(args) -> int:
 
 
 def run_preview(args) -> int:
-    if getattr(args, "case", None):
-        print(f"--case {args.case}: previewing a real case needs the database, "
-              "which is not available in this command yet; showing nothing",
-              file=sys.stderr)
-        return 2
     folder = _folder(args)
     if not folder.is_dir():
         print(f"{folder}: templates folder does not exist", file=sys.stderr)
@@ -108,8 +103,15 @@ def run_preview(args) -> int:
         if row.name == args.name and row.language in (language, "ko") and row.problems:
             for problem in row.problems:
                 print(problem, file=sys.stderr)
+    context = replies.example_context(args.name, language)
+    if getattr(args, "case", None):
+        try:
+            context = _with_case(args, context)
+        except LookupError as exc:
+            print(f"--case {args.case}: {exc}", file=sys.stderr)
+            return 2
     try:
-        mail = store.render(args.name, replies.example_context(args.name, language), language)
+        mail = store.render(args.name, context, language)
     except (TemplateRenderError, UnknownTemplateError) as exc:
         print(f"{args.name}: cannot render: {exc}", file=sys.stderr)
         return 1
@@ -124,3 +126,39 @@ def run_preview(args) -> int:
             Path(args.html).write_text(mail.html, encoding="utf-8")
             print(f"(HTML part written to {args.html})", file=sys.stderr)
     return 0
+
+
+def _with_case(args, context: dict) -> dict:
+    """The example context with ``case``, ``handler`` and ``org`` taken from a real case in the database."""
+    from sqlmodel import select
+
+    from intake.db import make_engine, require_current_schema, transaction
+    from intake.app import load_rules
+    from intake.domain.records import OrgFacts
+    from intake.models import Case
+    from intake.settings import load_settings
+    from intake.stages.registration import case_facts
+
+    settings = load_settings(getattr(args, "config", None), require_secrets=False)
+    engine = make_engine(settings.database.url)
+    require_current_schema(engine)
+    with transaction(engine) as session:
+        case = session.exec(select(Case).where(Case.ref == args.case)).first()
+    if case is None:
+        raise LookupError("no such case")
+    rules = load_rules(settings)
+    facts = case_facts(case, rules.category_rules.category(case.category).label)
+    handler = settings.roster.member(case.handler_id)
+    department = settings.roster.department(handler.department) if handler else None
+    if handler is None or department is None:
+        raise LookupError(f"handler {case.handler_id!r} is not in staff.toml")
+    org = settings.organization
+    context = dict(context)
+    staff_view = isinstance(context.get("case"), dict) and "text" in context["case"]
+    if "case" in context:
+        context["case"] = replies.case_context(facts, staff=staff_view)
+    if "handler" in context:
+        context["handler"] = replies.handler_context(handler, department)
+    if "org" in context:
+        context["org"] = replies.org_context(OrgFacts(org.name, org.intake_address, org.domain))
+    return context

@@ -521,8 +521,3 @@ def test_cli_preview(folder, tmp_path, capsys):
     assert "minjun.kim@sonosa.or.kr" in html.unescape(out_html.read_text(encoding="utf-8"))
 
 
-def test_cli_preview_case_needs_database(folder, capsys):
-    args = parse("templates", "--templates-dir", str(folder), "preview", "staff-task",
-                 "--case", "2026-000123")
-    assert args.func(args) == 2
-    assert "needs the database" in capsys.readouterr().err

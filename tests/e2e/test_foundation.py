@@ -276,3 +276,17 @@ def test_same_sender_same_subject_on_open_case_is_a_follow_up(tmp_path, dovecot,
         assert [c.ref for c in s.exec(select(Case).order_by(Case.ref)).all()] == ["2026-000001", "2026-000002"]
         again = s.exec(select(InboundMessage).where(InboundMessage.message_id == "<req-again@example.com>")).one()
         assert again.kind == "follow-up" and "thread.same-sender-subject" in again.decision
+
+
+def test_template_preview_with_a_real_case(tmp_path, dovecot, smtp_sink):
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
+    env.append(ks_c_request("방북증명서 발급 문의", "방북증명서 발급 절차를 알려 주십시오.\n"))
+    env.run_once(clock=FixedClock(NOW))
+    shown = env.run_cli("templates", "preview", "acknowledgement", "--case", "2026-000001",
+                        "--html", str(tmp_path / "ack.html"))
+    assert shown.returncode == 0, shown.stderr
+    assert "[접수 2026-000001] 방북증명서 발급 문의" in shown.stdout and "종합지원센터" in shown.stdout
+    assert "2026년 11월 27일(금) 18:00" in shown.stdout
+    assert "종합지원센터" in (tmp_path / "ack.html").read_text(encoding="utf-8")
+    missing = env.run_cli("templates", "preview", "acknowledgement", "--case", "2026-999999")
+    assert missing.returncode == 2 and "no such case" in missing.stderr
