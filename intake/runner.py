@@ -57,8 +57,9 @@ def claim(engine, stage: str, now: datetime, limit: int, worker: str) -> list[in
     return sorted(ids)
 
 
-def process_received(app, limit: int = 1000) -> RunReport:
-    """Run the process stage over every claimable ``received`` (and ``ocr-done``) message."""
+def process_received(app, limit: int = 10**9) -> RunReport:
+    """Run the process stage over every claimable ``received`` (and ``ocr-done``) message
+    (at most ``limit``; the default is effectively all of them)."""
     report = RunReport()
     while limit > 0:
         now = app.now()
