@@ -290,3 +290,80 @@ def test_template_preview_with_a_real_case(tmp_path, dovecot, smtp_sink):
     assert "종합지원센터" in (tmp_path / "ack.html").read_text(encoding="utf-8")
     missing = env.run_cli("templates", "preview", "acknowledgement", "--case", "2026-999999")
     assert missing.returncode == 2 and "no such case" in missing.stderr
+
+
+def _dsn_for(ack_raw: bytes, failed: str) -> bytes:
+    """A sendmail-style DSN returning the headers of one of our acknowledgements."""
+    head = ack_raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    return ("From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.net>\r\n"
+            "To: consulting@sonosa.or.kr\r\nSubject: Returned mail: see transcript for details\r\n"
+            "Message-ID: <dsn-1@relay.example.net>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain\r\n\r\nThe original message was not delivered.\r\n"
+            "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example.net\r\n\r\n"
+            f"Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"
+            f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n{head}\r\n--b1--\r\n").encode()
+
+
+def test_bounce_marks_our_mail_undeliverable_and_tasks_the_handler(tmp_path, dovecot, smtp_sink):
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
+    env.append(ks_c_request("방북증명서 발급 문의", "방북증명서 발급 절차를 알려 주십시오.\n"))
+    env.run_once(clock=FixedClock(NOW))
+    ack = [m for m in smtp_sink.messages() if m.rcpt_to == ["hong.gildong@example.com"]][0]
+    env.append(_dsn_for(ack.raw, "hong.gildong@example.com"))
+    env.run_once(clock=FixedClock(NOW + timedelta(minutes=3)))
+    with env.session() as s:
+        bounced = s.exec(select(Outbox).where(Outbox.purpose == "acknowledgement")).one()
+        assert bounced.status == "undeliverable" and "5.1.1" in bounced.last_error
+        dsn = s.exec(select(InboundMessage).where(InboundMessage.kind == "bounce")).one()
+        assert dsn.case_id == s.exec(select(Case)).one().id
+        assert len(s.exec(select(Case)).all()) == 1
+    tasks = [m for m in smtp_sink.messages() if "hong.gildong@example.com" in text_part(m.raw)
+             and m.rcpt_to != ["hong.gildong@example.com"] and "반송" in decoded_subject(m.raw)]
+    assert len(tasks) == 1, "the handler is asked to reach the customer another way"
+    assert not [m for m in smtp_sink.messages() if "mailer-daemon" in m.rcpt_to[0].lower()]
+
+
+def test_acknowledgements_per_sender_are_capped(tmp_path, dovecot, smtp_sink):
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
+    topics = ["방북증명서 발급 문의", "운행승인서 발급 문의", "교육 일정 문의", "세미나 참가 신청", "반출 예비검토 신청"]
+    for i, topic in enumerate(topics):
+        env.append(ks_c_request(topic, f"{topic}에 관하여 여쭙니다.\n", message_id=f"<burst-{i}@example.com>"))
+    env.run_once(clock=FixedClock(NOW))
+    with env.session() as s:
+        assert len(s.exec(select(Case)).all()) == 5, "every request is still registered"
+        skipped = s.exec(select(AuditEvent).where(AuditEvent.event == "acknowledgement-skipped")).all()
+        assert len(skipped) == 2 and "loop protection" in skipped[0].detail
+    acks = [m for m in smtp_sink.messages() if m.rcpt_to == ["hong.gildong@example.com"]]
+    assert len(acks) == 3, "at most 3 acknowledgements per sender per 24 h (config default)"
+
+
+def test_follow_up_reopens_a_closed_case(tmp_path, dovecot, smtp_sink):
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
+    env.append(ks_c_request("교육 프로그램 신청 문의", "역량강화 교육 일정을 알려 주십시오.\n"))
+    env.run_once(clock=FixedClock(NOW))
+    with env.session() as s:
+        case = s.exec(select(Case)).one()
+        case.status = "closed"
+        s.add(case)
+    reply = ("From: hong.gildong@example.com\r\nTo: consulting@sonosa.or.kr\r\n"
+             "Subject: =?utf-8?B?" + __import__("base64").b64encode("회신: [접수 2026-000001] 추가 문의".encode()).decode()
+             + "?=\r\nMessage-ID: <req-3@example.com>\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: text/plain; charset=utf-8\r\n\r\n한 가지 더 여쭙니다.\r\n").encode()
+    env.append(reply)
+    env.run_once(clock=FixedClock(NOW + timedelta(days=1)))
+    with env.session() as s:
+        assert s.exec(select(Case)).one().status == "open"
+        assert len(s.exec(select(Case)).all()) == 1
+
+
+def test_low_confidence_goes_to_the_triage_person_as_general(tmp_path, dovecot, smtp_sink):
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
+    env.append(ks_c_request("안녕하세요", "확인 부탁드립니다.\n"))
+    env.run_once(clock=FixedClock(NOW))
+    with env.session() as s:
+        case = s.exec(select(Case)).one()
+        assert case.category == "general" and case.handler_id == "park.jiyoung"
+        assert '"low_confidence": true' in case.evidence
+    assert [m for m in smtp_sink.messages() if m.rcpt_to == ["hong.gildong@example.com"]], "still acknowledged"
