@@ -111,3 +111,23 @@ def test_check_config_rule_file_error_names_file_and_key(config_dir):
                             env={"PATH": "/usr/bin:/bin", "INTAKE_IMAP_PASSWORD": "x"}, cwd=str(REPO))
     assert result.returncode == 2
     assert str(config_dir / "categories.toml") in result.stderr and "department" in result.stderr
+
+
+def test_shipped_spam_toml_equals_the_built_in_rules():
+    import tomllib
+
+    from intake.domain.kinds import SpamRules, load_spam_rules
+
+    with open(REPO / "config" / "spam.toml", "rb") as fh:
+        assert load_spam_rules(tomllib.load(fh), "config/spam.toml") == SpamRules.default()
+
+
+def test_bad_spam_rule_names_file_and_key(config_dir):
+    from intake.app import load_rules
+
+    _edit(config_dir / "spam.toml", "threshold = 4.0", 'threshold = "high"')
+    settings = load_settings(config_dir / "intake.toml", env={"INTAKE_IMAP_PASSWORD": "pw"})
+    with pytest.raises(ConfigErrors) as info:
+        load_rules(settings)
+    err = info.value.errors[0]
+    assert err.file == str(config_dir / "spam.toml") and err.key == "threshold"
