@@ -89,6 +89,7 @@ class App:
     clock: Clock = system_clock
     worker_id: str = "intake"
     _calendars: dict = field(default_factory=dict)
+    known_template_versions: set = field(default_factory=set)   # (name, version) rows seen committed
 
     @property
     def org(self) -> OrgFacts:

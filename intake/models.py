@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -128,6 +128,8 @@ class Outbox(SQLModel, table=True):
     """A mail to send, written in the same transaction as the case it belongs to."""
 
     __tablename__ = "outbox"
+    # acks_sent_since (loop protection) looks rows up by recipient and time, once per new case.
+    __table_args__ = (Index("ix_outbox_rcpt_to_created_at", "rcpt_to", "created_at"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: Optional[int] = Field(default=None, foreign_key="intake_case.id", index=True)

@@ -1,23 +1,41 @@
 """Compose outgoing mail bytes from a rendered template (pure: ids and time are given).
 
 Header values that came from customers (their subject, their name) are reduced
-to one line before they reach a header, and the stdlib's SMTP policy refuses
-any remaining CR/LF, so a customer cannot inject headers.
+to one line before they reach a header. The bytes are written directly (the
+stdlib's ``EmailMessage`` with the SMTP policy costs milliseconds per mail);
+any other header value that still holds a control character or non-ASCII text
+goes through the stdlib path, whose SMTP policy refuses CR/LF — so a customer
+cannot inject headers either way.
+
+Layout of a composed mail (CRLF line ends, 7-bit, every body part base64):
+
+    <headers>  MIME-Version, Content-Type text/plain or multipart/alternative
+    (text part, then the HTML part when the template has one)
+
+``attach_original`` turns that into ``multipart/mixed`` with the received
+message as a base64 ``original.eml`` part by splicing bytes (no re-parse).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 
 from intake.domain.records import RenderedMail
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+_SAFE_VALUE = re.compile(r"[\x20-\x7e]*\Z")          # printable ASCII, nothing else
+
+CRLF = b"\r\n"
+MAX_LINE = 78          # RFC 5322 "SHOULD"; the hard limit is 998
+_EW_CHUNK = 42         # bytes of UTF-8 per encoded word: 56 base64 chars, 68 with "=?utf-8?b?" "?="
 
 
 def one_line(value: str, limit: int = 400) -> str:
@@ -45,7 +63,137 @@ class Envelope:
     reply_to: str | None = None
 
 
+# ------------------------------------------------------------------ header encoding
+
+
+def encoded_words(value: str) -> list[str]:
+    """RFC 2047 ``=?utf-8?b?…?=`` words, each ≤ 75 characters, never splitting a character."""
+    data = value.encode("utf-8")
+    words: list[str] = []
+    start, n = 0, len(data)
+    while start < n:
+        end = min(start + _EW_CHUNK, n)
+        while end < n and (data[end] & 0xC0) == 0x80:   # back off to a character boundary
+            end -= 1
+        words.append("=?utf-8?b?" + base64.b64encode(data[start:end]).decode("ascii") + "?=")
+        start = end
+    return words
+
+
+def _fold_words(name: str, words: list[str], sep: str = " ") -> str:
+    """``name: w1 w2 …`` folded before a word when the line would pass MAX_LINE."""
+    out = [name, ":"]
+    width = len(name) + 1
+    for w in words:
+        if width + 1 + len(w) > MAX_LINE and width > len(name) + 1:
+            out.append("\r\n ")
+            width = 1
+        else:
+            out.append(sep)
+            width += 1
+        out.append(w)
+        width += len(w)
+    return "".join(out)
+
+
+def unstructured(name: str, value: str) -> str:
+    """An unstructured header line (e.g. Subject), encoded and folded; ``value`` has no control chars."""
+    if value.isascii() and "=?" not in value and len(name) + 2 + len(value) <= MAX_LINE:
+        return f"{name}: {value}"
+    if not value:
+        return f"{name}: "
+    return _fold_words(name, encoded_words(value))
+
+
+def _mailbox(name: str, address: str) -> list[str] | None:
+    """The words of ``name <address>``, or None when the stdlib path must handle it."""
+    if not _SAFE_VALUE.match(address) or "<" in address or ">" in address or " " in address:
+        return None
+    if not name:
+        return [address]
+    if "=?" in name:
+        return None
+    if name.isascii():
+        return [formataddr((name, address))] if _SAFE_VALUE.match(name) else None   # quoted when needed
+    return [*encoded_words(name), f"<{address}>"]
+
+
+# ------------------------------------------------------------------ compose
+
+
+def _boundary(seed: str, kind: str) -> str:
+    # "=_" cannot occur in base64 text, and every part we write is base64.
+    return f"=_{kind}_{hashlib.sha256(seed.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+
+
+def _base64_body(text: str) -> bytes:
+    # Same bytes as the stdlib's text content manager: lines joined with CRLF, CRLF at the end.
+    data = ("\r\n".join(text.splitlines()) + "\r\n").encode("utf-8")
+    return base64.encodebytes(data).replace(b"\n", CRLF)
+
+
 def compose(rendered: RenderedMail, env: Envelope) -> bytes:
+    headers = _fast_headers(rendered, env)
+    if headers is None:
+        return _compose_stdlib(rendered, env)
+    text_part = _base64_body(rendered.text)
+    if not rendered.html:
+        head = headers + [
+            "MIME-Version: 1.0",
+            'Content-Type: text/plain; charset="utf-8"',
+            "Content-Transfer-Encoding: base64",
+        ]
+        return "\r\n".join(head).encode("ascii") + CRLF + CRLF + text_part
+    b = _boundary(env.message_id, "alt").encode("ascii")
+    head = headers + ["MIME-Version: 1.0", f'Content-Type: multipart/alternative;\r\n boundary="{b.decode()}"']
+    return b"".join((
+        "\r\n".join(head).encode("ascii"), CRLF, CRLF,
+        b"--", b, CRLF,
+        b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n', text_part,
+        b"--", b, CRLF,
+        b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n',
+        _base64_body(rendered.html),
+        b"--", b, b"--", CRLF,
+    ))
+
+
+def _fast_headers(rendered: RenderedMail, env: Envelope) -> list[str] | None:
+    """The header lines, or None when a value needs the stdlib (non-ASCII address, stray control char…)."""
+    sender = _mailbox(one_line(env.from_name), env.from_address)
+    if sender is None:
+        return None
+    in_reply_to = one_line(env.in_reply_to) if env.in_reply_to else None
+    refs = [one_line(r) for r in env.references if r][-20:]
+    plain = [", ".join(env.to), env.message_id, in_reply_to or "", env.reply_to or "", env.auto_submitted or "",
+             env.case_ref or "", f"{rendered.template} {rendered.template_version}", *refs]
+    if not all(_SAFE_VALUE.match(v) for v in plain):
+        return None
+    if not all(a and _SAFE_VALUE.match(a) and " " not in a and "," not in a for a in env.to):
+        return None
+    lines = [_fold_words("From", sender),
+             f"To: {', '.join(env.to)}",
+             unstructured("Subject", one_line(rendered.subject, 900)),
+             f"Date: {format_datetime(env.date)}",
+             f"Message-ID: {env.message_id}"]
+    if in_reply_to:
+        lines.append(f"In-Reply-To: {in_reply_to}")
+    refs = [r for r in refs if r]
+    if refs:
+        lines.append(_fold_words("References", refs))
+    if env.reply_to:
+        lines.append(f"Reply-To: {env.reply_to}")
+    if env.auto_submitted:
+        lines.append(f"Auto-Submitted: {env.auto_submitted}")
+    if env.case_ref:
+        lines.append(f"X-Intake-Case: {env.case_ref}")
+    lines.append(f"X-Intake-Template: {rendered.template} {rendered.template_version}")
+    if any(len(line) > 998 for line in "\r\n".join(lines).split("\r\n")):
+        return None
+    return lines
+
+
+def _compose_stdlib(rendered: RenderedMail, env: Envelope) -> bytes:
+    """The general path (the SMTP policy refuses CR/LF in any header)."""
     msg = EmailMessage(policy=SMTP)
     msg["From"] = Address(display_name=one_line(env.from_name), addr_spec=env.from_address)
     msg["To"] = ", ".join(env.to)
@@ -70,8 +218,72 @@ def compose(rendered: RenderedMail, env: Envelope) -> bytes:
     return msg.as_bytes()
 
 
+# ------------------------------------------------------------------ attach
+
+
+_SAFE_FILENAME = re.compile(r"[A-Za-z0-9._\-]+\Z")
+
+
 def attach_original(raw_mail: bytes, original: bytes, filename: str = "original.eml") -> bytes:
-    """Attach a received message (as message/rfc822) to a composed mail."""
+    """Attach a received message to a composed mail, as a base64 ``application/octet-stream`` part.
+
+    Sent as a base64 .eml file rather than message/rfc822: 8-bit originals (raw cp949 headers)
+    are not valid inside a message/rfc822 part and some MTAs would rewrite them.
+
+    The composed mail is not re-parsed: its Content-* header fields move into the first
+    part of a new ``multipart/mixed`` and the original follows as the second part.
+    """
+    spliced = _splice_attachment(raw_mail, original, filename)
+    return spliced if spliced is not None else _attach_stdlib(raw_mail, original, filename)
+
+
+def _splice_attachment(raw_mail: bytes, original: bytes, filename: str) -> bytes | None:
+    if not _SAFE_FILENAME.match(filename):
+        return None
+    end = raw_mail.find(b"\r\n\r\n")
+    if end < 0 or b"\n" in raw_mail[:end].replace(b"\r\n", b""):
+        return None
+    head, body = raw_mail[:end], raw_mail[end + 4:]
+    fields: list[list[bytes]] = []
+    for line in head.split(CRLF):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    outer: list[bytes] = []
+    content: list[bytes] = []
+    for field in fields:
+        name = field[0].split(b":", 1)[0].strip().lower()
+        if name.startswith(b"content-"):
+            if name == b"content-type" and b"multipart/mixed" in b"".join(field).lower():
+                return None          # already mixed (not ours): let the stdlib append the part
+            content.extend(field)
+        elif name != b"mime-version":
+            outer.extend(field)
+    if not content:
+        content = [b'Content-Type: text/plain; charset="us-ascii"']
+    b = _boundary(hashlib.sha256(raw_mail).hexdigest(), "mixed").encode("ascii")
+    if b in raw_mail:
+        return None
+    if not body.endswith(CRLF):
+        body += CRLF
+    return b"".join((
+        CRLF.join(outer), CRLF,
+        b"MIME-Version: 1.0", CRLF,
+        b'Content-Type: multipart/mixed;\r\n boundary="', b, b'"', CRLF, CRLF,
+        b"--", b, CRLF,
+        CRLF.join(content), CRLF, CRLF,
+        body,
+        b"--", b, CRLF,
+        b"Content-Type: application/octet-stream", CRLF,
+        b'Content-Disposition: attachment; filename="', filename.encode("ascii"), b'"', CRLF,
+        b"Content-Transfer-Encoding: base64", CRLF, CRLF,
+        base64.encodebytes(original).replace(b"\n", CRLF),
+        b"--", b, b"--", CRLF,
+    ))
+
+
+def _attach_stdlib(raw_mail: bytes, original: bytes, filename: str) -> bytes:
     from email import message_from_bytes
 
     msg = message_from_bytes(raw_mail, _class=EmailMessage, policy=SMTP)
@@ -80,7 +292,5 @@ def attach_original(raw_mail: bytes, original: bytes, filename: str = "original.
     part = EmailMessage(policy=SMTP)
     part.set_content(original, maintype="application", subtype="octet-stream",
                      filename=filename, cte="base64")
-    # Sent as a base64 .eml file rather than message/rfc822: 8-bit originals (raw cp949
-    # headers) are not valid inside a message/rfc822 part and some MTAs would rewrite them.
     msg.attach(part)
     return msg.as_bytes()

@@ -223,6 +223,11 @@ def enqueue(session: Session, app, case: Case | None, purpose: str, template: st
 
 
 def record_template_version(session: Session, app, rendered: RenderedMail, language: str, now: datetime) -> None:
+    key = (rendered.template, rendered.template_version)
+    known = getattr(app, "known_template_versions", set())
+    if key in known:
+        return
+    pending = session.info.setdefault("template_versions_added", set())   # added in this transaction
     exists = session.exec(select(TemplateVersion.id).where(TemplateVersion.name == rendered.template,
                                                            TemplateVersion.version == rendered.template_version)).first()
     if exists is None:
@@ -230,6 +235,9 @@ def record_template_version(session: Session, app, rendered: RenderedMail, langu
         session.add(TemplateVersion(name=rendered.template, version=rendered.template_version,
                                     content=content or "", first_used_at=now))
         session.flush()
+        pending.add(key)
+    elif key not in pending:
+        known.add(key)   # a committed row (rows are never deleted): no need to look again
 
 
 # ------------------------------------------------------------------ other kinds

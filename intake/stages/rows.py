@@ -13,8 +13,15 @@ from intake.models import AuditEvent, Case, Outbox
 
 def audit(session: Session, at: datetime, event: str, *, case_id: int | None = None, inbound_id: int | None = None,
           actor: str = "system", detail: dict | None = None) -> None:
-    session.add(AuditEvent(case_id=case_id, inbound_id=inbound_id, at=at, actor=actor, event=event,
-                           detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None))
+    session.add(AuditEvent(**audit_values(at, event, case_id=case_id, inbound_id=inbound_id, actor=actor,
+                                          detail=detail)))
+
+
+def audit_values(at: datetime, event: str, *, case_id: int | None = None, inbound_id: int | None = None,
+                 actor: str = "system", detail: dict | None = None) -> dict:
+    """The column values of an audit event (for Core inserts outside the ORM)."""
+    return dict(case_id=case_id, inbound_id=inbound_id, at=at, actor=actor, event=event,
+                detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
 
 
 def open_case_counts(session: Session) -> dict[str, int]:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select as sa_select, update
+from sqlalchemy import and_, insert, or_, select as sa_select, update
 
 from intake.db import is_sqlite, transaction
 from intake.domain.outgoing import attach_original
 from intake.errors import PermanentDeliveryError, TemporaryDeliveryError
-from intake.models import Outbox
-from intake.stages.rows import audit
+from intake.models import AuditEvent, Case, Outbox
+from intake.stages.rows import audit, audit_values
 from intake.testing_hooks import crash_point
 
 log = logging.getLogger("intake.send")
@@ -47,8 +47,31 @@ class SendReport:
     lines: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What the sender needs of one claimed outbox row (read in the claim's transaction)."""
+
+    id: int
+    case_id: int | None
+    purpose: str
+    message_id: str
+    mail_from: str
+    rcpt_to: str
+    raw: bytes
+    attach_raw_path: str | None
+    template: str | None
+    template_version: str | None
+    ref: str
+
+
 def claim_outbox(engine, now: datetime, limit: int) -> list[int]:
+    return [c.id for c in claim_outbox_rows(engine, now, limit)]
+
+
+def claim_outbox_rows(engine, now: datetime, limit: int) -> list[Claimed]:
+    """Claim up to ``limit`` due rows and read them, in one committed transaction."""
     t = Outbox.__table__
+    c = Case.__table__
     claimable = or_(
         and_(t.c.status == "pending", t.c.next_attempt_at <= now),
         and_(t.c.status == "sending", t.c.claimed_until < now),   # a crashed sender's claim
@@ -59,32 +82,41 @@ def claim_outbox(engine, now: datetime, limit: int) -> list[int]:
     stmt = (update(t).where(t.c.id.in_(candidates.scalar_subquery()), claimable)
             .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
             .returning(t.c.id))
-    with transaction(engine) as session:
-        return sorted(r[0] for r in session.execute(stmt).all())
+    with engine.begin() as conn:
+        ids = sorted(r[0] for r in conn.execute(stmt).all())
+        if not ids:
+            return []
+        rows = conn.execute(
+            sa_select(t.c.id, t.c.case_id, t.c.purpose, t.c.message_id, t.c.mail_from, t.c.rcpt_to, t.c.raw,
+                      t.c.attach_raw_path, t.c.template, t.c.template_version, c.c.ref)
+            .select_from(t.outerjoin(c, c.c.id == t.c.case_id))
+            .where(t.c.id.in_(ids)).order_by(t.c.id)).all()
+    return [Claimed(id=r[0], case_id=r[1], purpose=r[2], message_id=r[3], mail_from=r[4], rcpt_to=r[5],
+                    raw=bytes(r[6]), attach_raw_path=r[7], template=r[8], template_version=r[9],
+                    ref=r[10] or "-") for r in rows]
 
 
 def deliver_due(app, mailer: Mailer, limit: int = 10_000) -> SendReport:
     report = SendReport()
     while limit > 0:
-        ids = claim_outbox(app.engine, app.now(), min(limit, 50))
-        if not ids:
+        items = claim_outbox_rows(app.engine, app.now(), min(limit, 50))
+        if not items:
             break
-        for outbox_id in ids:
-            _deliver_one(app, mailer, outbox_id, report)
-        limit -= len(ids)
+        for item in items:
+            _deliver_one(app, mailer, item, report)
+        limit -= len(items)
     return report
 
 
-def _message_bytes(app, item: Outbox) -> bytes:
+def _message_bytes(app, item: Claimed) -> bytes:
     if item.attach_raw_path:
         return attach_original(item.raw, app.store.read(item.attach_raw_path))
     return item.raw
 
 
-def _deliver_one(app, mailer: Mailer, outbox_id: int, report: SendReport) -> None:
-    with transaction(app.engine) as session:
-        item = session.get(Outbox, outbox_id)
-        ref = _ref(session, item)
+def _deliver_one(app, mailer: Mailer, item: Claimed, report: SendReport) -> None:
+    """Claimed (committed) → SMTP → one transaction marking it sent, with its audit event."""
+    outbox_id, ref = item.id, item.ref
     rcpts = [r.strip() for r in item.rcpt_to.split(",") if r.strip()]
     now = app.now()
     try:
@@ -97,31 +129,19 @@ def _deliver_one(app, mailer: Mailer, outbox_id: int, report: SendReport) -> Non
     except (PermanentDeliveryError, OSError, ValueError) as exc:
         _fail(app, outbox_id, f"{type(exc).__name__}: {exc}", now, report, ref)
         return
-    with transaction(app.engine) as session:
-        item = session.get(Outbox, outbox_id)
-        item.status = "sent"
-        item.sent_at = now
-        item.attempts += 1
-        item.claimed_until = None
-        item.last_error = None
-        session.add(item)
-        audit(session, now, f"sent:{item.purpose}", case_id=item.case_id,
-              detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
-                      "template_version": item.template_version})
+    t = Outbox.__table__
+    with app.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id == outbox_id).values(
+            status="sent", sent_at=now, attempts=t.c.attempts + 1, claimed_until=None, last_error=None))
+        conn.execute(insert(AuditEvent.__table__).values(audit_values(
+            now, f"sent:{item.purpose}", case_id=item.case_id,
+            detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
+                    "template_version": item.template_version})))
     crash_point("after-smtp-commit")
     report.sent += 1
     line = f"{ref} sent {item.purpose} to {item.rcpt_to} ({item.template} {item.template_version})"
     report.lines.append(line)
     log.info(line)
-
-
-def _ref(session, item: Outbox) -> str:
-    from intake.models import Case
-
-    if item.case_id is None:
-        return "-"
-    case = session.get(Case, item.case_id)
-    return case.ref if case else "-"
 
 
 def _defer(app, outbox_id: int, reason: str, now: datetime, report: SendReport, ref: str) -> None:
