@@ -22,7 +22,7 @@ from intake.db import make_engine, transaction, upgrade
 from intake.devservers.localconfig import LocalServers, write_local_config
 from intake.settings import load_settings
 
-__all__ = ["IntakeEnv", "make_env", "SAMPLES", "REPO", "sample_bytes", "FixedClock"]
+__all__ = ["IntakeEnv", "make_env", "SAMPLES", "REPO", "sample_bytes", "FixedClock", "wait_for"]
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "data" / "samples"
@@ -30,6 +30,18 @@ SAMPLES = REPO / "tests" / "data" / "samples"
 
 def sample_bytes(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
 
 
 class FixedClock:

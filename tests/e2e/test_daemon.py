@@ -14,16 +14,7 @@ from sqlmodel import select
 
 from intake.db import make_engine
 from intake.models import Case, InboundMessage
-from tests.e2e.harness import REPO, SAMPLES, make_env, sample_bytes
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.e2e.harness import wait_for, REPO, SAMPLES, make_env, sample_bytes
 
 
 def test_daemon_picks_up_new_mail_by_idle_and_stops_on_sigterm(tmp_path, dovecot, smtp_sink):
@@ -34,9 +25,9 @@ def test_daemon_picks_up_new_mail_by_idle_and_stops_on_sigterm(tmp_path, dovecot
         time.sleep(1.5)                       # the daemon is connected and idling
         env.append(sample_bytes("sample-001.eml"))
         # poll_seconds is 5 in the test config, so a pickup within 4 s means IDLE woke the fetcher
-        assert _wait_for(lambda: len(smtp_sink.messages()) >= 2, 20), "acknowledgement and task not sent"
+        assert wait_for(lambda: len(smtp_sink.messages()) >= 2, 20), "acknowledgement and task not sent"
         env.append(sample_bytes("sample-002.eml"))
-        assert _wait_for(lambda: len(smtp_sink.messages()) >= 4, 20)
+        assert wait_for(lambda: len(smtp_sink.messages()) >= 4, 20)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

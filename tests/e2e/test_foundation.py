@@ -50,6 +50,18 @@ def ks_c_request(subject: str, body: str, sender: str = "hong.gildong@example.co
     return head.encode("ascii") + body.encode("cp949").replace(b"\n", b"\r\n")
 
 
+def utf8_reply(subject: str, body: str, message_id: str, in_reply_to: str | None = None) -> bytes:
+    """A customer's UTF-8 reply; ``in_reply_to`` also goes into References."""
+    import base64
+
+    threading = f"In-Reply-To: {in_reply_to}\r\nReferences: {in_reply_to}\r\n" if in_reply_to else ""
+    return ("From: hong.gildong@example.com\r\nTo: consulting@sonosa.or.kr\r\n"
+            f"Subject: =?utf-8?B?{base64.b64encode(subject.encode()).decode()}?=\r\n"
+            f"Message-ID: {message_id}\r\n{threading}MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            f"{body}\r\n").encode()
+
+
 def decoded_subject(raw: bytes) -> str:
     msg = email.message_from_bytes(raw, policy=default_policy)
     return str(make_header(decode_header(msg["Subject"])))
@@ -141,13 +153,8 @@ def test_follow_up_is_attached_not_registered(tmp_path, dovecot, smtp_sink):
     ack = [m for m in smtp_sink.messages() if m.rcpt_to == ["hong.gildong@example.com"]][0]
     ack_id = email.message_from_bytes(ack.raw, policy=default_policy)["Message-ID"]
 
-    reply = ("From: hong.gildong@example.com\r\nTo: consulting@sonosa.or.kr\r\n"
-             "Subject: =?utf-8?B?" + __import__("base64").b64encode("RE: [접수 2026-000001] 교육 프로그램 신청 문의".encode()).decode()
-             + "?=\r\nMessage-ID: <req-2@example.com>\r\n"
-             f"In-Reply-To: {ack_id}\r\nReferences: {ack_id}\r\nMIME-Version: 1.0\r\n"
-             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-             "추가로 참가 인원은 3명입니다.\r\n").encode()
-    env.append(reply)
+    env.append(utf8_reply("RE: [접수 2026-000001] 교육 프로그램 신청 문의", "추가로 참가 인원은 3명입니다.",
+                          "<req-2@example.com>", in_reply_to=ack_id))
     env.run_once(clock=FixedClock(NOW + timedelta(minutes=10)))
     with env.session() as s:
         assert len(s.exec(select(Case)).all()) == 1
@@ -347,11 +354,7 @@ def test_follow_up_reopens_a_closed_case(tmp_path, dovecot, smtp_sink):
         case = s.exec(select(Case)).one()
         case.status = "closed"
         s.add(case)
-    reply = ("From: hong.gildong@example.com\r\nTo: consulting@sonosa.or.kr\r\n"
-             "Subject: =?utf-8?B?" + __import__("base64").b64encode("회신: [접수 2026-000001] 추가 문의".encode()).decode()
-             + "?=\r\nMessage-ID: <req-3@example.com>\r\nMIME-Version: 1.0\r\n"
-             "Content-Type: text/plain; charset=utf-8\r\n\r\n한 가지 더 여쭙니다.\r\n").encode()
-    env.append(reply)
+    env.append(utf8_reply("회신: [접수 2026-000001] 추가 문의", "한 가지 더 여쭙니다.", "<req-3@example.com>"))
     env.run_once(clock=FixedClock(NOW + timedelta(days=1)))
     with env.session() as s:
         assert s.exec(select(Case)).one().status == "open"

@@ -14,20 +14,11 @@ from email.policy import default as default_policy
 from sqlmodel import select
 
 from intake.models import AuditEvent, Outbox, TemplateVersion
-from tests.e2e.harness import REPO, make_env, sample_bytes
+from tests.e2e.harness import wait_for, REPO, make_env, sample_bytes
 
 
 def _subject(raw: bytes) -> str:
     return str(make_header(decode_header(email.message_from_bytes(raw, policy=default_policy)["Subject"])))
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def test_broken_edit_is_rejected_reported_once_and_last_good_version_keeps_serving(tmp_path, dovecot, smtp_sink):
@@ -38,15 +29,15 @@ def test_broken_edit_is_rejected_reported_once_and_last_good_version_keeps_servi
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         env.append(sample_bytes("sample-001.eml"))
-        assert _wait_for(lambda: len(smtp_sink.messages()) >= 2, 30)
+        assert wait_for(lambda: len(smtp_sink.messages()) >= 2, 30)
         ack_file = templates / "acknowledgement.txt.j2"
         good = ack_file.read_text(encoding="utf-8")
         assert "{{ handler.phone|phone }}" in good
         ack_file.write_text(good.replace("{{ handler.phone|phone }}", "(전화 생략)"), encoding="utf-8")   # breaks the charter
-        assert _wait_for(lambda: any("[템플릿 오류]" in _subject(m.raw) for m in smtp_sink.messages()), 40), \
+        assert wait_for(lambda: any("[템플릿 오류]" in _subject(m.raw) for m in smtp_sink.messages()), 40), \
             "the admins were not told"
         env.append(sample_bytes("sample-002.eml"))
-        assert _wait_for(lambda: len([m for m in smtp_sink.messages() if m.rcpt_to == ["hajin.myung@posteo.net"]]) == 1, 30)
+        assert wait_for(lambda: len([m for m in smtp_sink.messages() if m.rcpt_to == ["hajin.myung@posteo.net"]]) == 1, 30)
         time.sleep(12)                     # another template check passes: still only one notice
     finally:
         proc.send_signal(signal.SIGTERM)
