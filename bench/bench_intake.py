@@ -39,7 +39,6 @@ import email.utils
 import json
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal

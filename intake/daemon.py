@@ -156,9 +156,8 @@ class Daemon:
             self.wake_process.clear()
             try:
                 rep = process_received(self.app)
-                if any("queued for OCR" in line for line in rep.summaries):
+                if rep.processed:          # some may have been queued for OCR; its claim is cheap if not
                     self.wake_ocr.set()
-                if rep.processed:
                     self.wake_send.set()
             except Exception as exc:
                 log.error("- process loop error: %s", exc, exc_info=True)

@@ -42,7 +42,7 @@ class RunReport:
     summaries: list[str] = field(default_factory=list)
 
 
-def claim(engine, stage: str, now: datetime, limit: int, worker: str) -> list[int]:
+def claim(engine, stage: str, now: datetime, limit: int) -> list[int]:
     """Claim up to ``limit`` rows of ``stage`` that are due and not claimed by a live worker."""
     t = InboundMessage.__table__
     due = and_(t.c.stage == stage, t.c.next_attempt_at <= now,
@@ -63,8 +63,8 @@ def process_received(app, limit: int = 10**9) -> RunReport:
     report = RunReport()
     while limit > 0:
         now = app.now()
-        ids = claim(app.engine, "received", now, min(limit, 50), app.worker_id)
-        ids += claim(app.engine, "ocr-done", now, min(limit, 50), app.worker_id)
+        ids = claim(app.engine, "received", now, min(limit, 50))
+        ids += claim(app.engine, "ocr-done", now, min(limit, 50))
         if not ids:
             break
         for inbound_id in ids:
@@ -81,7 +81,7 @@ def process_ocr(app, reader, limit: int = 20) -> RunReport:
     """
     report = RunReport()
     while limit > 0:
-        ids = claim(app.engine, "ocr", app.now(), 1, app.worker_id)
+        ids = claim(app.engine, "ocr", app.now(), 1)
         if not ids:
             break
         _run_one(app, ids[0], report, lambda a, r: ocr_stage.read_pages(a, r, reader), ocr_stage.store_pages)

@@ -8,7 +8,7 @@ phone, case_ref, language, pii, subject, from, text, plus evidence lists.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from intake.domain.channel import ChannelRules, decide_channel, load_channel_rules

@@ -22,7 +22,7 @@ from typing import Iterable, Protocol, Sequence
 from sqlmodel import select
 
 from intake.adapters.imap_source import FetchedMessage
-from intake.adapters.raw_store import RawStore, sha256_hex
+from intake.adapters.raw_store import RawStore
 from intake.db import transaction
 from intake.domain.mailparse import message_ids
 from intake.models import InboundMessage, MailboxState
@@ -170,6 +170,3 @@ def reconcile_server_marks(engine, source: MailSource, *, mailbox: str, uidvalid
     _set_server_done(engine, mailbox, uidvalidity, uids)
     return len(uids)
 
-
-def content_hash(raw: bytes) -> str:
-    return sha256_hex(raw)

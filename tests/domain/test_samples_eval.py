@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 

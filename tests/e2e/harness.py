@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 
 from intake.app import App, build_app
 from intake.daemon import OnceReport, run_once

@@ -8,13 +8,12 @@ what the SMTP server received and what the database holds.
 from __future__ import annotations
 
 import email
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
 import pytest
-from imapclient import IMAPClient
 from sqlmodel import select
 
 from intake.models import AuditEvent, Case, InboundMessage, Outbox, TemplateVersion
