@@ -379,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (servers are still stopped)")
     ap.add_argument("--profile", type=Path, default=None,
                     help="run the intake subprocess under cProfile, writing the stats here (slower; for hunting hot spots)")
+    ap.add_argument("--py-spy", dest="py_spy", type=Path, default=None,
+                    help="run the intake subprocess under py-spy (given as PYSPY or on PATH), writing collapsed "
+                         "stacks of every thread, idle included, here (for hunting hot spots)")
     ap.add_argument("--_floor", dest="floor_spec", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_sink", dest="sink_spec", nargs=2, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -481,6 +484,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             cmd = [py, "-m", "cProfile", "-o", str(args.profile.resolve()), "-m", "intake", "--config", str(cfg),
                    "run", "--once"]
+        elif args.py_spy:
+            spy = os.environ.get("PYSPY") or shutil.which("py-spy") or "py-spy"
+            cmd = [spy, "record", "--idle", "--threads", "--rate", "250", "--format", "raw", "-o",
+                   str(args.py_spy.resolve()), "--", *cmd]
         with open(log_path, "wb") as logf:
             t0 = time.perf_counter()
             child = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=logf, stderr=subprocess.STDOUT)
@@ -501,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"acks {delivered['acks']} / tasks {delivered['tasks']}, expected {args.n} each")
         results["intake"] = {"seconds": wall, "rate": args.n / wall, "exit_code": code, "max_rss_kib": intake_rss,
                              "db": counts, "sink_received": delivered, "verified": not problems,
-                             "problems": problems, "profiled": bool(args.profile)}
+                             "problems": problems, "profiled": bool(args.profile or args.py_spy)}
         results["ratio"] = results["intake"]["rate"] / composite
         results["target_ratio"] = TARGET_RATIO
         if problems:

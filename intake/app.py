@@ -90,6 +90,7 @@ class App:
     worker_id: str = "intake"
     _calendars: dict = field(default_factory=dict)
     known_template_versions: set = field(default_factory=set)   # (name, version) rows seen committed
+    calendar_fingerprint: str | None = None    # calendar.toml + policies.toml as last loaded by the sweeper
 
     @property
     def org(self) -> OrgFacts:
@@ -105,6 +106,16 @@ class App:
         if key not in self._calendars:
             self._calendars[key] = calendar_from_config(self.calendar_config, range(key - 1, key + 3))
         return self._calendars[key]
+
+
+    def reload_calendar(self) -> None:
+        """Read calendar.toml and policies.toml again and drop the cached calendars.
+
+        Raises ``ConfigErrors`` (and keeps the current calendar) when the files are invalid.
+        """
+        cal, policies = load_calendar(self.settings)
+        self.calendar_config, self.policies = cal, policies
+        self._calendars = {}
 
 
 def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine | None = None,

@@ -22,7 +22,7 @@ from intake.adapters.smtp_mailer import SmtpMailer
 from intake.runner import RunReport, process_ocr, process_received
 from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport, fetch_once
-from intake.stages.send import SendReport, deliver_due
+from intake.stages.send import ParallelSender, SendReport
 
 log = logging.getLogger("intake.daemon")
 
@@ -41,13 +41,29 @@ def make_page_reader():
     return PageReader()
 
 
+SMTP_CONNECTIONS = 4
+"""Parallel SMTP connections of the sender (each mail still claim → SMTP → commit)."""
+
+
+def smtp_connections(settings) -> int:
+    return max(1, int(getattr(settings.smtp, "connections", SMTP_CONNECTIONS) or SMTP_CONNECTIONS))
+
+
+def make_sender(app, mailer: SmtpMailer | None = None) -> ParallelSender:
+    """The given mailer alone, or one ``SmtpMailer`` (connection) per parallel sender."""
+    if mailer is not None:
+        return ParallelSender(app, [mailer])
+    return ParallelSender(app, [SmtpMailer(app.settings.smtp) for _ in range(smtp_connections(app.settings))])
+
+
 def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None) -> OnceReport:
     """Fetch everything pending, process it (OCR included), send what is due, return.
 
     Sending overlaps processing (as the daemon's send loop does): a sender
-    thread delivers what the process stage commits while the next messages are
-    processed, and a last pass after processing sends the rest. Each mail still
-    goes claim → SMTP → commit exactly as in ``deliver_due``.
+    thread delivers what the process stage commits, over several SMTP
+    connections, while the next messages are processed, and a last pass after
+    processing sends the rest. Each mail still goes claim → SMTP → commit
+    exactly as in ``deliver_due``.
     """
     report = OnceReport()
     settings = app.settings
@@ -59,9 +75,9 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
                                   now=app.now())
     finally:
         source.close()
-    mailer = mailer or SmtpMailer(settings.smtp)
+    pool = make_sender(app, mailer)
     try:
-        sender = _OverlappedSender(app, mailer, report.send)
+        sender = _OverlappedSender(pool, report.send)
         sender.start()
         try:
             report.process = process_received(app)
@@ -72,17 +88,17 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
                 _merge(report.process, more)
         finally:
             sender.finish()
-        _merge_send(report.send, deliver_due(app, mailer))
+        _merge_send(report.send, pool.deliver_due())
     finally:
-        mailer.close()
+        pool.close()
     return report
 
 
 class _OverlappedSender:
-    """``deliver_due`` in a thread until told to finish; its errors are re-raised by ``finish``."""
+    """``ParallelSender.deliver_due`` in a thread until told to finish; its errors are re-raised by ``finish``."""
 
-    def __init__(self, app, mailer, into: SendReport):
-        self.app, self.mailer, self.into = app, mailer, into
+    def __init__(self, pool: ParallelSender, into: SendReport):
+        self.pool, self.into = pool, into
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="run-once-send", daemon=True)
@@ -93,10 +109,10 @@ class _OverlappedSender:
     def _run(self) -> None:
         try:
             while not self.done.is_set():
-                rep = deliver_due(self.app, self.mailer)
+                rep = self.pool.deliver_due()
                 _merge_send(self.into, rep)
                 if not (rep.sent or rep.deferred or rep.failed):
-                    self.done.wait(0.05)
+                    self.done.wait(0.02)
         except BaseException as exc:  # re-raised in the caller's thread
             self.error = exc
 
@@ -174,18 +190,19 @@ class Daemon:
                 log.error("- ocr loop error: %s", exc, exc_info=True)
 
     def send_loop(self) -> None:
-        mailer = SmtpMailer(self.app.settings.smtp)
+        pool = make_sender(self.app)
         try:
             while not self.stop_event.is_set():
                 self.wake_send.wait(10)
                 self.wake_send.clear()
                 try:
-                    deliver_due(self.app, mailer)
+                    pool.deliver_due()
                 except Exception as exc:
                     log.error("- send loop error: %s", exc, exc_info=True)
-                    mailer.close()
+                    for mailer in pool.mailers:
+                        mailer.close()
         finally:
-            mailer.close()
+            pool.close()
 
     def refresh_templates(self) -> None:
         """Pick up admins' edits: a passing edit serves at once, a failing one is rejected and reported."""

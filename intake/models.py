@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -122,6 +122,59 @@ class Case(SQLModel, table=True):
     due_at: datetime = Field(sa_column=_ts(index=True))
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     evidence: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))   # JSON
+    # Staff work by e-mail: a reply to the task carrying this token, from the handler's
+    # registered address, is a command (intake.stages.staff_mail).
+    task_token: Optional[str] = Field(default=None, max_length=64, index=True)
+    preferred_reply: Optional[str] = Field(default=None, max_length=16)   # phone|fax|email|post as stated
+    overdue: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # a clock ran past its due time unanswered
+    answered_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    closed_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class CaseClock(SQLModel, table=True):
+    """One charter clock of a case (reply, phone-call, review, issuance, error-contact, …).
+
+    The due time, the paused intervals and the next moment the sweeper must
+    look at it are columns, so a restart or a second instance resumes exactly
+    where the first left off. ``intake.domain.clocks`` computes; this stores.
+    """
+
+    __tablename__ = "case_clock"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="intake_case.id", index=True)
+    policy: str = Field(max_length=32)
+    state: str = Field(default="running", max_length=16, index=True)   # running|paused|met|cancelled
+    started_at: datetime = Field(sa_column=_ts())           # the start event (receipt, approval, error)
+    due_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))  # None while paused
+    pauses: str = Field(default="[]", sa_column=Column(Text, nullable=False))        # JSON [[begin, end|null], …]
+    extension_date: Optional[str] = Field(default=None, max_length=10)              # YYYY-MM-DD (once)
+    extension_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    stopped_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    overdue_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    next_check_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class Notice(SQLModel, table=True):
+    """The ledger of timed mail (reminders, escalations, progress notices, digests, warnings).
+
+    ``key`` names the event exactly once (e.g. ``remind-half:17:2026-11-27T09:00:00+00:00``);
+    the unique constraint makes a second sweeper, or a rerun after a crash,
+    unable to send it twice. Written in the same transaction as its outbox row.
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("key", name="uq_notice_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255)
+    kind: str = Field(max_length=32)
+    case_id: Optional[int] = Field(default=None, foreign_key="intake_case.id", index=True)
+    clock_id: Optional[int] = Field(default=None, foreign_key="case_clock.id", index=True)
+    recipient: Optional[str] = Field(default=None, max_length=320)
+    outbox_id: Optional[int] = Field(default=None, foreign_key="outbox.id")
+    at: datetime = Field(sa_column=_ts())
 
 
 class Outbox(SQLModel, table=True):
@@ -161,6 +214,8 @@ class StoredAttachment(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     path: str = Field(max_length=1024)
+    kept_aside: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # over the configured size/count limits: stored, not processed
+    aside_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class AuditEvent(SQLModel, table=True):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intake.domain.clocks import ReminderRules
 from intake.domain.records import Department, StaffMember
 from intake.errors import ConfigError, ConfigErrors
 from intake.settings_types import ImapSettings, OrganizationSettings, SmtpSettings
@@ -30,6 +32,17 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     path: Path = Path("var/store")
+    max_attachment_bytes: int = 25 * 1024 * 1024   # a bigger part is stored but kept aside (not read)
+    max_attachments: int = 20                      # parts beyond this many are kept aside too
+
+
+@dataclass(frozen=True)
+class FaxSettings:
+    """``[fax]``: how a fax is acknowledged (by fax, through an email-to-fax gateway)."""
+
+    gateway_address: str = ""        # e.g. "{number}@fax.example"; "" = the handler faxes it by hand
+    email_copy: bool = True          # also e-mail the acknowledgement to an address written on the fax
+    own_numbers: tuple[str, ...] = ()   # our own fax numbers: never faxed back (loop protection)
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,29 @@ class ProcessingSettings:
     reopen_closed_on_follow_up: bool = True
     follow_up_window_days: int = 30
     admin_addresses: tuple[str, ...] = ()   # told when an edited template is rejected
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """``[reminders]``: the charter clocks' timed mail (intake.domain.clocks, intake.stages.sweep)."""
+
+    half_period: bool = True             # remind the handler when half the period has run
+    morning_of_due_day: bool = True      # and at the start of working hours on the due day
+    escalate_overdue: bool = True        # tell the department head when a clock runs out
+    customer_progress_notice: bool = True  # tell the customer when a reply deadline passes unanswered
+    digest_time: str = "09:00"           # daily digest to each handler, working days
+    sweep_seconds: int = 60              # how often the sweeper looks for due timers
+
+    @property
+    def rules(self) -> ReminderRules:
+        return ReminderRules(half_period=self.half_period, morning_of_due_day=self.morning_of_due_day,
+                             escalate_overdue=self.escalate_overdue,
+                             customer_progress_notice=self.customer_progress_notice)
+
+    @property
+    def digest_at(self) -> time:
+        hh, mm = self.digest_time.split(":")
+        return time(int(hh), int(mm))
 
 
 @dataclass(frozen=True)
@@ -73,6 +109,8 @@ class Settings:
     templates: TemplateSettings
     processing: ProcessingSettings
     roster: StaffRoster
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    fax: FaxSettings = field(default_factory=FaxSettings)
 
     @property
     def config_dir(self) -> Path:
@@ -218,7 +256,13 @@ def _sqlite_url_resolved(url: str, base: Path) -> str:
     return url
 
 
-TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing"}
+TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax"}
+
+
+def _hh_mm(v: Any) -> str | None:
+    import re as _re
+    m = _re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", v)
+    return None if m else f"must be a time of day HH:MM, got {v!r}"
 
 
 def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None,
@@ -286,8 +330,13 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     db = _Section(path, "database", data.get("database"), errors, {"url"})
     database = DatabaseSettings(url=_sqlite_url_resolved(db.get("url", str, DatabaseSettings().url, _db_url), base))
 
-    st = _Section(path, "storage", data.get("storage"), errors, {"path"})
-    storage = StorageSettings(path=st.path("path", Path("var/store"), base))
+    st = _Section(path, "storage", data.get("storage"), errors, {"path", "max_attachment_bytes", "max_attachments"})
+    dst = StorageSettings()
+    storage = StorageSettings(path=st.path("path", Path("var/store"), base),
+                              max_attachment_bytes=st.get("max_attachment_bytes", int, dst.max_attachment_bytes, _positive),
+                              max_attachments=st.get("max_attachments", int, dst.max_attachments, _positive))
+
+    fax = _fax_settings(_Section(path, "fax", data.get("fax"), errors, set(FaxSettings.__dataclass_fields__)))
 
     tp = _Section(path, "templates", data.get("templates"), errors, {"path"})
     templates = TemplateSettings(path=tp.path("path", Path("templates"), base) if "path" in tp.data
@@ -306,6 +355,19 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         admin_addresses=_address_list(pr, "admin_addresses"),
     )
 
+    rm = _Section(path, "reminders", data.get("reminders"), errors,
+                  {"half_period", "morning_of_due_day", "escalate_overdue", "customer_progress_notice",
+                   "digest_time", "sweep_seconds"})
+    dr = ReminderSettings()
+    reminders = ReminderSettings(
+        half_period=rm.get("half_period", bool, dr.half_period),
+        morning_of_due_day=rm.get("morning_of_due_day", bool, dr.morning_of_due_day),
+        escalate_overdue=rm.get("escalate_overdue", bool, dr.escalate_overdue),
+        customer_progress_notice=rm.get("customer_progress_notice", bool, dr.customer_progress_notice),
+        digest_time=rm.get("digest_time", str, dr.digest_time, _hh_mm),
+        sweep_seconds=rm.get("sweep_seconds", int, dr.sweep_seconds, _positive),
+    )
+
     roster = load_roster(base / "staff.toml", errors)
     if processing.triage_staff and roster.member(processing.triage_staff) is None:
         errors.append(ConfigError(path, "processing.triage_staff", f"no staff member with id {processing.triage_staff!r} in staff.toml"))
@@ -313,7 +375,25 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     if errors:
         raise ConfigErrors(errors)
     return Settings(config_file=path, organization=organization, imap=imap, smtp=smtp, database=database,
-                    storage=storage, templates=templates, processing=processing, roster=roster)
+                    storage=storage, templates=templates, processing=processing, roster=roster,
+                    reminders=reminders, fax=fax)
+
+
+def _fax_settings(fx: "_Section") -> FaxSettings:
+    from intake.domain.contacts import normalize_kr_number
+    from intake.domain.fax_gateway import pattern_problem
+
+    d = FaxSettings()
+    numbers = fx.get("own_numbers", list, [])
+    bad = [n for n in numbers if not isinstance(n, str) or normalize_kr_number(n) is None]
+    if bad:
+        fx.errors.append(ConfigError(fx.file, fx.key("own_numbers"), f"must be a list of Korean fax numbers, got {bad!r}"))
+        numbers = []
+    return FaxSettings(
+        gateway_address=fx.get("gateway_address", str, d.gateway_address, lambda v: v and pattern_problem(v)),
+        email_copy=fx.get("email_copy", bool, d.email_copy),
+        own_numbers=tuple(normalize_kr_number(n) for n in numbers),
+    )
 
 
 def _default_templates_dir(base: Path) -> Path:

@@ -98,3 +98,14 @@ def render_text_pdf(title: str, body: str, *, font_path: Path | None = None) -> 
         else:
             pdf.ln(line_height)
     return bytes(pdf.output())
+
+
+def render_mail_pdf(rendered, *, font_path: Path | None = None) -> bytes:
+    """A rendered template (``RenderedMail``) as a PDF: its first text line as the title,
+    the rest as the body (the fax acknowledgement, the printable reply letter)."""
+    lines = rendered.text.replace("\r\n", "\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    title = lines[0].strip() if lines else ""
+    body = "\n".join(lines[1:]).strip("\n")
+    return render_text_pdf(title, body, font_path=font_path)

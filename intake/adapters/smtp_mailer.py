@@ -11,8 +11,12 @@
   not properties of the message: they raise ``SmtpTlsError`` /
   ``SmtpAuthError``, subclasses of ``TemporaryDeliveryError``, so nothing
   is dropped while an operator fixes the configuration.
-* One connection is reused across ``send`` calls; before each send it is
-  checked with RSET and re-opened when the server dropped it.
+* One connection is reused across ``send`` calls without a probe per mail
+  (an RSET round trip per mail cost as much as the mail): when the reused
+  connection turns out to be gone at MAIL FROM (disconnected, reset, timed
+  out or a 421 reply), nothing has been accepted yet, so it is re-opened and
+  the mail started again, once. A failure on a fresh connection is reported.
+  One ``SmtpMailer`` is one connection: use one per thread.
 """
 
 from __future__ import annotations
@@ -134,15 +138,6 @@ class SmtpMailer:
                          f"connect failed: {exc!r}") from exc
         self._conn = conn
 
-    def _alive(self) -> bool:
-        if self._conn is None:
-            return False
-        try:
-            code, _ = self._conn.rset()
-            return code == 250
-        except (OSError, smtplib.SMTPException):
-            return False
-
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
@@ -165,21 +160,11 @@ class SmtpMailer:
         accepted."""
         if not rcpt_to:
             raise ValueError("no recipients")
-        if not self._alive():
+        fresh = self._conn is None
+        if fresh:
             self.connect()
-        conn = self._conn
-        assert conn is not None
-        options: list[str] = []
-        if not raw.isascii() and conn.has_extn("8bitmime"):   # any byte >= 0x80
-            options.append("BODY=8BITMIME")
-        if not all(a.isascii() for a in [mail_from, *rcpt_to]):
-            if not conn.has_extn("smtputf8"):
-                raise _error(PermanentDeliveryError, self.where, None,
-                             "non-ASCII address but server lacks SMTPUTF8")
-            options.append("SMTPUTF8")
         try:
-            refused = conn.sendmail(mail_from, list(rcpt_to), raw,
-                                    mail_options=options)
+            refused = self._transaction(raw, mail_from, list(rcpt_to), fresh)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = {r: c for r, (c, _m) in exc.recipients.items()}
             detail = "; ".join(f"{r}: {c} {_text(m)}"
@@ -219,6 +204,76 @@ class SmtpMailer:
             raise _error(PermanentDeliveryError if permanent
                          else TemporaryDeliveryError, self.where, code,
                          _text(msg), f"some recipients refused ({detail})")
+
+    def _options(self, conn: smtplib.SMTP, raw: bytes, mail_from: str,
+                 rcpt_to: list[str]) -> list[str]:
+        options: list[str] = []
+        if conn.does_esmtp and conn.has_extn("size"):
+            options.append(f"SIZE={len(raw)}")
+        if not raw.isascii() and conn.has_extn("8bitmime"):   # any byte >= 0x80
+            options.append("BODY=8BITMIME")
+        if not all(a.isascii() for a in [mail_from, *rcpt_to]):
+            if not conn.has_extn("smtputf8"):
+                raise _error(PermanentDeliveryError, self.where, None,
+                             "non-ASCII address but server lacks SMTPUTF8")
+            options.append("SMTPUTF8")
+        return options
+
+    def _mail_from(self, raw: bytes, mail_from: str, rcpt_to: list[str],
+                   fresh: bool) -> smtplib.SMTP:
+        """MAIL FROM on the current connection; a reused connection that is
+        gone is re-opened and MAIL FROM sent again (nothing accepted yet)."""
+        conn = self._conn
+        assert conn is not None
+        try:
+            code, resp = conn.mail(mail_from, self._options(conn, raw, mail_from, rcpt_to))
+        except (smtplib.SMTPServerDisconnected, OSError):
+            if fresh:
+                raise
+            code, resp = 421, b"connection lost"
+        if code == 421 and not fresh:
+            log.debug("smtp %s: reused connection gone (%s %s); reconnecting", self.where, code, _text(resp))
+            self._drop()
+            self.connect()
+            conn = self._conn
+            assert conn is not None
+            code, resp = conn.mail(mail_from, self._options(conn, raw, mail_from, rcpt_to))
+        if code != 250:
+            self._reset_or_drop(code)
+            raise smtplib.SMTPSenderRefused(code, resp, mail_from)
+        return conn
+
+    def _transaction(self, raw: bytes, mail_from: str, rcpt_to: list[str],
+                     fresh: bool) -> dict:
+        """``smtplib.SMTP.sendmail`` in steps, with the reconnect at MAIL FROM."""
+        conn = self._mail_from(raw, mail_from, rcpt_to, fresh)
+        refused = {}
+        for rcpt in rcpt_to:
+            code, resp = conn.rcpt(rcpt)
+            if code not in (250, 251):
+                refused[rcpt] = (code, resp)
+            if code == 421:
+                self._drop()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(rcpt_to):
+            self._reset_or_drop(0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, resp = conn.data(raw)
+        if code != 250:
+            self._reset_or_drop(code)
+            raise smtplib.SMTPDataError(code, resp)
+        return refused
+
+    def _reset_or_drop(self, code: int) -> None:
+        """After a refused step: RSET to start clean, or drop the connection
+        when the server is closing it (421) or RSET fails."""
+        if code == 421 or code < 0 or self._conn is None:
+            self._drop()
+            return
+        try:
+            self._conn.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
 
     def _after_failure(self, code: int) -> None:
         # 421 = server is closing the connection; -1 = garbled reply

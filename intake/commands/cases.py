@@ -31,6 +31,11 @@ def register(subparsers) -> None:
     rc.add_argument("--reason", required=True, help="why (kept in the audit trail)")
     rc.add_argument("--actor", default=None, metavar="ID", help="who makes the change (default cli:$USER)")
     rc.set_defaults(handler=cases_reclassify)
+    from intake.commands.letter import add_letter_parser
+
+    add_letter_parser(cs)     # cases letter REF --out FILE.pdf (intake.commands.letter)
+
+    _register_actions(cs)
 
     msgs = subparsers.add_parser("messages", help="received messages (failed, set aside, quarantined)")
     ms = msgs.add_subparsers(dest="messages_command", required=True)
@@ -76,7 +81,7 @@ def cases_list(args: argparse.Namespace) -> int:
 
 def cases_show(args: argparse.Namespace) -> int:
     from intake.db import transaction
-    from intake.models import AuditEvent, Case, InboundMessage, Outbox
+    from intake.models import AuditEvent, Case, CaseClock, InboundMessage, Outbox
 
     settings, engine = _engine(args)
     tz = settings.tz
@@ -88,13 +93,19 @@ def cases_show(args: argparse.Namespace) -> int:
         msgs = s.exec(select(InboundMessage).where(InboundMessage.case_id == case.id)).all()
         mails = s.exec(select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id)).all()
         events = s.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)).all()
-    print(f"{case.ref} [{case.status}] {case.subject}")
+        clocks = s.exec(select(CaseClock).where(CaseClock.case_id == case.id).order_by(CaseClock.id)).all()
+    print(f"{case.ref} [{case.status}{', OVERDUE' if case.overdue else ''}] {case.subject}")
     print(f"  channel {case.channel}, category {case.category}, handler {case.handler_id} ({case.department})")
     print(f"  received {case.received_at.astimezone(tz):%Y-%m-%d %H:%M}, policy {case.policy}, "
           f"due {case.due_at.astimezone(tz):%Y-%m-%d %H:%M}")
     print(f"  customer {case.customer_name} <{case.customer_address or '-'}> phone {case.customer_phone or '-'} "
           f"fax {case.customer_fax or '-'}")
     print(f"  evidence: {case.evidence}")
+    for c in clocks:
+        due = c.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if c.due_at else "on hold"
+        ext = f", extended: {c.extension_reason}" if c.extension_date else ""
+        print(f"  clock {c.policy} [{c.state}] started {c.started_at.astimezone(tz):%Y-%m-%d %H:%M}, due {due}"
+              f"{', overdue' if c.overdue_at else ''}{ext}")
     for m in msgs:
         print(f"  message #{m.id} {m.kind} {m.received_at.astimezone(tz):%Y-%m-%d %H:%M} {m.subject}")
     for o in mails:
@@ -190,3 +201,118 @@ def cases_reclassify(args: argparse.Namespace) -> int:
 
     actor = _actor(args)
     return _correct(args, lambda s, app, case, now: reclassify(s, app, case, args.category, args.reason, actor, now))
+
+
+# ------------------------------------------------------------------ staff actions (same as the e-mail commands)
+
+
+def _register_actions(cs) -> None:
+    def action(name: str, help_text: str, handler):
+        p = cs.add_parser(name, help=help_text)
+        p.add_argument("ref")
+        p.add_argument("--actor", default=None, metavar="ID", help="who acts (default cli:$USER)")
+        p.set_defaults(handler=handler)
+        return p
+
+    action("hold", "put a case's pausable clock on hold (#hold)", cases_hold).add_argument(
+        "--reason", required=True, help="why (told to the customer)")
+    action("resume", "end a hold; the clock runs again (#resume)", cases_resume)
+    ex = action("extend", "extend the deadline once, with a reason (#extend)", cases_extend)
+    ex.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the new due date (a business day)")
+    ex.add_argument("--reason", required=True, help="why (told to the customer)")
+    action("close", "close a case (#close)", cases_close).add_argument("--note", default="", help="closing note")
+    ca = action("called", "record the postal request's phone call (#called)", cases_called)
+    ca.add_argument("--written", action="store_true", help="the customer wants a written reply: start its clock")
+    ca.add_argument("--note", default="", help="what was said")
+    action("approved", "record the ministry's approval: starts the issuance clock (#approved)", cases_approved)
+    action("error", "record a service error: contact within 24 h, fix in 3 days (#error)", cases_error).add_argument(
+        "--what", required=True, help="what went wrong")
+    action("note", "add an internal note (#note)", cases_note).add_argument("--text", required=True)
+    an = action("answer", "send the handler's answer to the customer, signed, and record it", cases_answer)
+    an.add_argument("--text-file", required=True, metavar="FILE", help="the answer text (UTF-8), '-' for stdin")
+
+
+def _act(args: argparse.Namespace, change) -> int:
+    """One staff action in one transaction; a refused action changes nothing."""
+    from intake.stages.case_actions import ActionError
+
+    try:
+        return _correct(args, change)
+    except ActionError as exc:
+        print(f"error: {exc}; nothing changed", file=sys.stderr)
+        return 1
+
+
+def cases_hold(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import hold
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: hold(s, app, case, args.reason, actor, now))
+
+
+def cases_resume(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import resume
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: resume(s, app, case, actor, now))
+
+
+def cases_extend(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from intake.stages.case_actions import extend
+
+    try:
+        new_date = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"error: --date {args.date!r} is not a date (YYYY-MM-DD); nothing changed", file=sys.stderr)
+        return 2
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: extend(s, app, case, new_date, args.reason, actor, now))
+
+
+def cases_close(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import close
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: close(s, app, case, args.note, actor, now))
+
+
+def cases_called(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import called
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: called(s, app, case, args.written, args.note, actor, now))
+
+
+def cases_approved(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import approved
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: approved(s, app, case, actor, now))
+
+
+def cases_error(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import service_error
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: service_error(s, app, case, args.what, actor, now))
+
+
+def cases_note(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import note
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: note(s, app, case, args.text, actor, now))
+
+
+def cases_answer(args: argparse.Namespace) -> int:
+    from intake.stages.case_actions import answer
+
+    try:
+        text = sys.stdin.read() if args.text_file == "-" else open(args.text_file, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.text_file}: {exc}; nothing changed", file=sys.stderr)
+        return 2
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: answer(s, app, case, text, actor, now))

@@ -35,7 +35,8 @@ def _q(value: str) -> str:
 
 def write_local_config(folder: Path, servers: LocalServers, *, database_url: str, storage: Path,
                        templates: Path = REPO_TEMPLATES, source: Path = REPO_CONFIG,
-                       processed_mailbox: str = "", extra: str = "") -> Path:
+                       processed_mailbox: str = "", extra: str = "", storage_extra: str = "") -> Path:
+    """``extra`` is appended as further sections; ``storage_extra`` adds keys to ``[storage]``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in RULE_FILES:
@@ -76,6 +77,7 @@ url = {_q(database_url)}
 
 [storage]
 path = {_q(storage)}
+{storage_extra}
 
 [templates]
 path = {_q(templates)}

@@ -7,7 +7,11 @@
 
 both with a certificate from the private CA (``intake.devservers.certs``).
 Each accepted message is written atomically (tmp + fsync + rename) as
-``<n>-<timestamp>.eml`` with the envelope in ``<n>-<timestamp>.json``.
+``<n>-<timestamp>.eml`` with the envelope in ``<n>-<timestamp>.json``, and
+only then answered with 250. The writes run in a small thread pool, off the
+asyncio loop: one connection still waits for its own fsync before its 250,
+but a slow fsync no longer stalls every other connection (concurrent fsyncs
+share the file system's journal commits, as a real MTA's queue does).
 ``fail_next(n, code)`` makes the next ``n`` messages be answered with a 4xx
 or 5xx reply at end of DATA (nothing stored) for retry tests.
 """
@@ -15,6 +19,7 @@ or 5xx reply at end of DATA (nothing stored) for retry tests.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as _dt
 import json
 import os
@@ -23,6 +28,7 @@ import signal
 import ssl
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +69,9 @@ class _Handler:
         self.implicit_tls = implicit_tls
 
     async def handle_DATA(self, server, session, envelope):
-        return self.sink._store(session, envelope, self.implicit_tls)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.sink._writer(), self.sink._store, session, envelope,
+                                          self.implicit_tls)
 
 
 class SmtpSink:
@@ -83,6 +91,15 @@ class SmtpSink:
         self._counter = 0
         self._failures: list[tuple[int, str]] = []
         self._controllers: list[Controller] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    WRITERS = 16
+
+    def _writer(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.WRITERS, thread_name_prefix="smtp-sink-write")
+            return self._pool
 
     @property
     def ca_file(self) -> Path:
@@ -204,6 +221,10 @@ class SmtpSink:
                 c.stop()
             except Exception:
                 pass
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> "SmtpSink":
         if not self._controllers:

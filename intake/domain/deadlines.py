@@ -285,18 +285,35 @@ def reminder_time(
     policy: DeadlinePolicy,
     start: datetime,
     fraction: float = 0.5,
-) -> datetime:
-    """When ``fraction`` of the (unpaused) period has elapsed, for reminders.
+    pauses: Sequence[Pause] = (),
+) -> datetime | None:
+    """When ``fraction`` of the period has been counted, for reminders.
+
+    Counted exactly as ``due_time`` counts (same measure, same start, paused
+    intervals skipped), so ``fraction=1`` without an extension is the due time
+    of a working-hours clock. Returns ``None`` while an open pause began before
+    the point (unknown until it ends).
 
     Always a working moment (reminders go out only in working hours): a point
     falling at 12:00/18:00 or outside hours moves to the next period start.
     """
     if not 0 < fraction <= 1:
         raise ValueError("fraction must be in (0, 1]")
+    pauses = tuple(pauses)
+    if pauses and not policy.pausable:
+        raise ValueError(f"policy {policy.id} cannot be paused")
     begin = clock_start(calendar, policy, to_seoul(start))
+    cleaned = _normalise_pauses(pauses, begin)
     if policy.counting is Counting.BUSINESS_ELAPSED:
-        point = business_point_after(calendar, begin, policy.period * fraction)
-        return next_working_moment(calendar, point)
-    if policy.counting is Counting.DAYS:
-        begin = calendar.day_periods(begin.date())[0][0]
-    return next_working_moment(calendar, point_after(calendar, begin, policy.period * fraction))
+        point = _count_with_pauses(begin, policy.period * fraction, cleaned,
+                                   lambda a, b: business_time_between(calendar, a, b),
+                                   lambda t, h: business_point_after(calendar, t, h))
+    else:
+        if policy.counting is Counting.DAYS:
+            begin = calendar.day_periods(begin.date())[0][0]
+        point = _count_with_pauses(begin, policy.period * fraction, cleaned,
+                                   lambda a, b: working_time_between(calendar, a, b),
+                                   lambda t, h: point_after(calendar, t, h))
+    if point is None:
+        return PENDING
+    return next_working_moment(calendar, point)

@@ -12,8 +12,9 @@ Layout of a composed mail (CRLF line ends, 7-bit, every body part base64):
     <headers>  MIME-Version, Content-Type text/plain or multipart/alternative
     (text part, then the HTML part when the template has one)
 
-``attach_original`` turns that into ``multipart/mixed`` with the received
-message as a base64 ``original.eml`` part by splicing bytes (no re-parse).
+``attach_file`` turns that into ``multipart/mixed`` with a file part (a PDF, or with
+``attach_original`` the received message as a base64 ``original.eml``) by splicing bytes
+(no re-parse); a second file is appended to the same ``multipart/mixed``.
 """
 
 from __future__ import annotations
@@ -222,6 +223,17 @@ def _compose_stdlib(rendered: RenderedMail, env: Envelope) -> bytes:
 
 
 _SAFE_FILENAME = re.compile(r"[A-Za-z0-9._\-]+\Z")
+_SAFE_CTYPE = re.compile(r"[a-z0-9][a-z0-9.+\-]*/[a-z0-9][a-z0-9.+\-]*\Z")
+_OUR_MIXED = re.compile(rb'Content-Type: multipart/mixed;\r\n boundary="(=_mixed_[0-9a-f]{32})"\r\n')
+
+
+@dataclass(frozen=True)
+class FileAttachment:
+    """A file to attach to a composed mail (e.g. the fax acknowledgement PDF)."""
+
+    filename: str            # shown to the recipient; ASCII keeps the fast path
+    content_type: str        # e.g. application/pdf
+    data: bytes
 
 
 def attach_original(raw_mail: bytes, original: bytes, filename: str = "original.eml") -> bytes:
@@ -229,21 +241,46 @@ def attach_original(raw_mail: bytes, original: bytes, filename: str = "original.
 
     Sent as a base64 .eml file rather than message/rfc822: 8-bit originals (raw cp949 headers)
     are not valid inside a message/rfc822 part and some MTAs would rewrite them.
-
-    The composed mail is not re-parsed: its Content-* header fields move into the first
-    part of a new ``multipart/mixed`` and the original follows as the second part.
     """
-    spliced = _splice_attachment(raw_mail, original, filename)
-    return spliced if spliced is not None else _attach_stdlib(raw_mail, original, filename)
+    return attach_file(raw_mail, FileAttachment(filename, "application/octet-stream", original))
 
 
-def _splice_attachment(raw_mail: bytes, original: bytes, filename: str) -> bytes | None:
-    if not _SAFE_FILENAME.match(filename):
+def attach_file(raw_mail: bytes, file: FileAttachment) -> bytes:
+    """Attach ``file`` to a composed mail as a base64 part, without re-parsing the mail.
+
+    A mail from ``compose`` becomes ``multipart/mixed``: its Content-* header fields
+    move into the first part and the file follows. A mail already made mixed here
+    gets the file appended before its closing boundary, so attachments can be added
+    one after the other (the PDF at enqueue time, the original at send time).
+    Anything else goes through the stdlib.
+    """
+    spliced = _splice_attachment(raw_mail, file)
+    return spliced if spliced is not None else _attach_stdlib(raw_mail, file)
+
+
+def _file_part(b: bytes, file: FileAttachment) -> bytes:
+    return b"".join((
+        b"--", b, CRLF,
+        b"Content-Type: ", file.content_type.encode("ascii"), CRLF,
+        b'Content-Disposition: attachment; filename="', file.filename.encode("ascii"), b'"', CRLF,
+        b"Content-Transfer-Encoding: base64", CRLF, CRLF,
+        base64.encodebytes(file.data).replace(b"\n", CRLF),
+    ))
+
+
+def _splice_attachment(raw_mail: bytes, file: FileAttachment) -> bytes | None:
+    if not _SAFE_FILENAME.match(file.filename) or not _SAFE_CTYPE.match(file.content_type):
         return None
     end = raw_mail.find(b"\r\n\r\n")
     if end < 0 or b"\n" in raw_mail[:end].replace(b"\r\n", b""):
         return None
     head, body = raw_mail[:end], raw_mail[end + 4:]
+    ours = _OUR_MIXED.search(raw_mail[:end + 2])
+    if ours is not None:
+        closing = b"--" + ours.group(1) + b"--" + CRLF
+        if not raw_mail.endswith(closing):
+            return None
+        return raw_mail[:-len(closing)] + _file_part(ours.group(1), file) + closing
     fields: list[list[bytes]] = []
     for line in head.split(CRLF):
         if line[:1] in (b" ", b"\t") and fields:
@@ -274,23 +311,20 @@ def _splice_attachment(raw_mail: bytes, original: bytes, filename: str) -> bytes
         b"--", b, CRLF,
         CRLF.join(content), CRLF, CRLF,
         body,
-        b"--", b, CRLF,
-        b"Content-Type: application/octet-stream", CRLF,
-        b'Content-Disposition: attachment; filename="', filename.encode("ascii"), b'"', CRLF,
-        b"Content-Transfer-Encoding: base64", CRLF, CRLF,
-        base64.encodebytes(original).replace(b"\n", CRLF),
+        _file_part(b, file),
         b"--", b, b"--", CRLF,
     ))
 
 
-def _attach_stdlib(raw_mail: bytes, original: bytes, filename: str) -> bytes:
+def _attach_stdlib(raw_mail: bytes, file: FileAttachment) -> bytes:
     from email import message_from_bytes
 
     msg = message_from_bytes(raw_mail, _class=EmailMessage, policy=SMTP)
     if not msg.is_multipart() or msg.get_content_type() != "multipart/mixed":
         msg.make_mixed()
     part = EmailMessage(policy=SMTP)
-    part.set_content(original, maintype="application", subtype="octet-stream",
-                     filename=filename, cte="base64")
+    maintype, _, subtype = file.content_type.partition("/")
+    part.set_content(file.data, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                     filename=file.filename, cte="base64")
     msg.attach(part)
     return msg.as_bytes()

@@ -159,6 +159,25 @@ DEPARTMENT = Variable(
     ),
 )
 RECIPIENT_NAME = Variable("recipient_name", "받는 직원 이름", example="김민준")
+KEPT_ASIDE = Variable(
+    "kept_aside", "크기·개수 제한으로 따로 보관한 첨부 (저장됨, 자동 판독 안 함; empty list when none)", "list",
+    fields=(
+        Field("filename", "파일 이름 (정리된 이름)", "도면.tif"),
+        Field("content_type", "내용으로 판별한 형식", "image/tiff"),
+        Field("size", "크기 (bytes, int)", 31457280),
+        Field("reason", "따로 보관한 이유", "크기 30.0 MB가 첨부 한 개의 제한 25.0 MB를 넘습니다"),
+    ),
+)
+FAX_ACKNOWLEDGEMENT = Variable(
+    "fax_acknowledgement", "팩스 접수 확인서 발송 상태 (fax cases; status is empty for other channels)", "dict",
+    fields=(
+        Field("status", "gateway (팩스 게이트웨이로 발송) | by-hand (담당자가 직접 팩스; PDF 첨부) | "
+                        "not-sent (보내지 않음, reason 참조) | empty", "by-hand"),
+        Field("number", "고객 팩스번호 (may be empty)", "02-992-4410"),
+        Field("address", "게이트웨이 주소 (status gateway only)", ""),
+        Field("reason", "직접 보내야 하거나 보내지 않은 이유", "팩스 게이트웨이가 설정되어 있지 않습니다"),
+    ),
+)
 
 MESSAGES: dict[str, MessageSpec] = {}
 
@@ -174,7 +193,8 @@ _spec("fax-acknowledgement", CUSTOMER, "팩스 접수 확인서 본문 (text for
       Variable("recipient_fax", "회신 팩스번호 (empty when unknown)", example="02-555-0100"))
 _spec("staff-task", STAFF, "담당자 배정 업무 메일 (task mail to the handler)",
       CASE_STAFF, HANDLER, ORG, EVIDENCE,
-      Variable("low_confidence", "자동 분류 신뢰도가 낮음 (bool)", example=False))
+      Variable("low_confidence", "자동 분류 신뢰도가 낮음 (bool)", example=False),
+      FAX_ACKNOWLEDGEMENT, KEPT_ASIDE)
 _spec("follow-up-notice", STAFF, "추가 메일 도착 안내 (a customer's follow-up attached to a case)",
       CASE_STAFF, HANDLER, ORG,
       Variable("message", "도착한 추가 메일", "dict", fields=(
@@ -187,10 +207,14 @@ _spec("follow-up-notice", STAFF, "추가 메일 도착 안내 (a customer's foll
 _spec("phone-call-task", STAFF,
       "우편 접수: 고객에게 2일 이내 전화 요청 (postal request: call the customer)",
       CASE_STAFF, HANDLER, ORG, EVIDENCE,
-      Variable("call_by", "전화 기한 (datetime)", example=datetime(2026, 11, 27, 10, 12, tzinfo=_KST)))
+      Variable("call_by", "전화 기한 (datetime)", example=datetime(2026, 11, 27, 10, 12, tzinfo=_KST)),
+      KEPT_ASIDE)
 _spec("progress-notice", CUSTOMER, "처리 진행 상황 안내 (progress notice)",
       CASE_CUSTOMER, HANDLER, ORG,
-      Variable("progress", "담당자가 쓴 진행 상황", example="관계 기관에 사실 확인을 요청하였습니다."))
+      Variable("progress", "진행 상황 (담당자가 쓴 내용 또는 기한 경과 안내)", example="관계 기관에 사실 확인을 요청하였습니다."),
+      Variable("reason", "지연·보류 사유 (may be empty)", example="관계 기관 협의가 진행 중입니다."),
+      Variable("expected_at", "새 처리 예정 일시 (datetime; empty when no new date is known); use |kdatetime",
+               example=datetime(2026, 12, 2, 18, 0, tzinfo=_KST)))
 _spec("extension-notice", CUSTOMER, "처리 기한 연장 안내 (deadline extension notice)",
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("previous_due_at", "종전 처리 기한 (datetime)", example=_DUE),
@@ -246,6 +270,11 @@ _spec("template-rejected", STAFF, "템플릿 수정 거부 안내 (to the admins
           Field("line", "줄 (int)", 12),
           Field("message", "문제", "handler.phone is missing from the output"),
       )))
+_spec("calendar-review", STAFF, "휴일 달력 점검 요청 (to the admins: the year has no reviewed entry in calendar.toml)",
+      ORG, RECIPIENT_NAME,
+      Variable("year", "점검할 연도 (int)", example=2027),
+      Variable("reviewed_years", "점검을 마친 연도 (comma-separated; may be empty)", example="2025, 2026"),
+      Variable("calendar_file", "달력 파일 경로", example="/etc/intake/calendar.toml"))
 _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply letter body)",
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),
@@ -413,11 +442,27 @@ def fax_acknowledgement_context(case: CaseFacts, handler: StaffMember, departmen
     return ctx
 
 
+def kept_aside_context(parts: Iterable[tuple[str, str, int, str]]) -> list[dict]:
+    """``(filename, content_type, size, reason)`` of each attachment kept aside."""
+    return [{"filename": _s(f), "content_type": _s(t), "size": int(n), "reason": _s(r)} for f, t, n, r in parts]
+
+
+def fax_acknowledgement_status(status: str = "", number: str | None = None, address: str | None = None,
+                               reason: str | None = None) -> dict:
+    """``fax_acknowledgement`` variable: ``status`` gateway | by-hand | not-sent | "" (not a fax)."""
+    if status not in ("", "gateway", "by-hand", "not-sent"):
+        raise ValueError(f"unknown fax acknowledgement status {status!r}")
+    return {"status": status, "number": _s(number), "address": _s(address), "reason": _s(reason)}
+
+
 def staff_task_context(case: CaseFacts, handler: StaffMember, department: Department,
-                       org: OrgFacts, *, low_confidence: bool = False) -> dict:
+                       org: OrgFacts, *, low_confidence: bool = False, fax_acknowledgement: dict | None = None,
+                       kept_aside: Iterable[tuple[str, str, int, str]] = ()) -> dict:
     ctx = _staff_base(case, handler, department, org)
     ctx["evidence"] = evidence_context(case.evidence)
     ctx["low_confidence"] = bool(low_confidence)
+    ctx["fax_acknowledgement"] = dict(fax_acknowledgement or fax_acknowledgement_status())
+    ctx["kept_aside"] = kept_aside_context(kept_aside)
     return ctx
 
 
@@ -431,18 +476,25 @@ def follow_up_notice_context(case: CaseFacts, handler: StaffMember, department: 
 
 
 def phone_call_task_context(case: CaseFacts, handler: StaffMember, department: Department,
-                            org: OrgFacts, call_by: datetime) -> dict:
+                            org: OrgFacts, call_by: datetime,
+                            kept_aside: Iterable[tuple[str, str, int, str]] = ()) -> dict:
     """``call_by`` is computed by the caller (two days after receipt, per policy)."""
     ctx = _staff_base(case, handler, department, org)
     ctx["evidence"] = evidence_context(case.evidence)
     ctx["call_by"] = call_by
+    ctx["kept_aside"] = kept_aside_context(kept_aside)
     return ctx
 
 
 def progress_notice_context(case: CaseFacts, handler: StaffMember, department: Department,
-                            org: OrgFacts, progress: str) -> dict:
+                            org: OrgFacts, progress: str, *, reason: str | None = None,
+                            expected_at: datetime | None = None) -> dict:
+    """``expected_at``: the new expected date when the due (``case.due_at``) has passed or moved
+    ("" when none is known, so a template tests it with ``{% if expected_at %}``)."""
     ctx = _customer_base(case, handler, department, org)
     ctx["progress"] = progress
+    ctx["reason"] = _s(reason)
+    ctx["expected_at"] = expected_at if expected_at is not None else ""
     return ctx
 
 
@@ -544,6 +596,17 @@ def template_rejected_context(recipient_name: str, org: OrgFacts, template: str,
         "template": template,
         "serving_version": _s(serving_version),
         "problems": [{"file": f, "line": int(line), "message": m} for f, line, m in problems],
+    }
+
+
+def calendar_review_context(recipient_name: str, org: OrgFacts, year: int, reviewed_years: Iterable[int],
+                            calendar_file: str) -> dict:
+    return {
+        "org": org_context(org),
+        "recipient_name": recipient_name,
+        "year": int(year),
+        "reviewed_years": ", ".join(str(y) for y in sorted(reviewed_years)),
+        "calendar_file": calendar_file,
     }
 
 

@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from intake.domain.mailparse import parse_message
 from intake.models import InboundMessage
-from intake.stages.registration import is_page_attachment
+from intake.domain.attachments import plan_attachments
+from intake.stages.registration import attachment_limits, is_page_attachment
 from intake.stages.rows import audit
 
 PAGE_LIMIT = 20
@@ -35,8 +36,15 @@ def read_pages(app, row: InboundMessage, reader) -> PagesRead:
     report: list[dict] = []
     manual = False
     pages_left = PAGE_LIMIT
-    for att in mail.attachments:
-        if not is_page_attachment(att) or pages_left <= 0:
+    for part in plan_attachments(mail.attachments, attachment_limits(app)):
+        att = part.attachment
+        if not is_page_attachment(att):
+            continue
+        if part.kept_aside:       # over the size/count limits: stored, named in the task, never read
+            report.append({"file": att.filename, "kept_aside": part.aside_reason, "problems": [], "pages": []})
+            manual = True
+            continue
+        if pages_left <= 0:
             continue
         result = reader.read_attachment(att.payload, att.content_type, att.filename,
                                         page_limit=pages_left, seconds_per_page=SECONDS_PER_PAGE)

@@ -23,7 +23,7 @@ from intake.domain.threading_ import subject_matches
 from intake.domain.mailparse import parse_message
 from intake.domain.records import Channel, Kind, MessageDecision, ParsedMail
 from intake.models import Case, InboundMessage, Outbox
-from intake.stages import registration
+from intake.stages import registration, staff_mail
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.process")
@@ -33,6 +33,7 @@ log = logging.getLogger("intake.process")
 class Prepared:
     mail: ParsedMail
     decision: MessageDecision
+    staff: staff_mail.StaffMail | None = None    # a staff command/answer, not a customer's message
 
 
 def known_ids_lookup(session: Session) -> Callable[[str], str | None]:
@@ -61,6 +62,9 @@ def parse(raw: bytes, row: InboundMessage) -> ParsedMail:
 
 def prepare(mail: ParsedMail, row: InboundMessage, session: Session, app) -> Prepared:
     decision = decide_message(mail, app.rules, known_message_ids=known_ids_lookup(session), page_text=row.page_text)
+    staff = staff_mail.recognise(session, app, mail, decision)
+    if staff is not None:
+        return Prepared(mail, decision, staff)
     if decision.kind.kind is Kind.CASE and decision.channel.channel is Channel.EMAIL and decision.reply_to:
         decision = thread_by_sender_and_subject(session, app, decision, row.received_at)
     return Prepared(mail, decision)
@@ -98,7 +102,10 @@ def apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: d
     row.from_address = (mail.from_address or "")[:320]
     row.decision = json.dumps(decision_evidence(decision), ensure_ascii=False)
     audit(session, now, "received", inbound_id=row.id,
-          detail={"kind": kind.value, "channel": row.channel, "from": row.from_address})
+          detail={"kind": kind.value, "channel": row.channel, "from": row.from_address,
+                  "staff": prepared.staff.kind if prepared.staff else None})
+    if prepared.staff is not None:
+        return staff_mail.apply(session, app, row, mail, prepared.staff, now)
     if kind is Kind.CASE:
         case = registration.register_case(session, app, row, mail, decision, now)
         return f"{case.ref} case registered: {case.category} → {case.handler_id}, due {case.due_at.isoformat()}"

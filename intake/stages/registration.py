@@ -22,25 +22,30 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from intake.domain.deadlines import due_time
-from intake.domain.outgoing import Envelope, compose, new_message_id, one_line
+from intake.domain.attachments import AttachmentLimits, is_page, plan_attachments
+from intake.domain.fax_gateway import gateway_address, same_number
+from intake.domain.outgoing import Envelope, FileAttachment, attach_file, compose, new_message_id, one_line
 from intake.domain.pii import mask_rrn
 from intake.domain.records import (
     Attachment, CaseFacts, Channel, Department, MessageDecision, ParsedMail, RenderedMail, Route,
 )
 from intake.domain import replies
 from intake.domain.route import choose_handler
+from intake.domain.staff_commands import reply_address, staff_footer
 from intake.models import Case, InboundMessage, Outbox, StoredAttachment, TemplateVersion
+from intake.stages.clocks import start_clock
 from intake.stages.rows import ACK_WINDOW, acks_sent_since, audit, open_case_counts
 
 log = logging.getLogger("intake.register")
 
-PAGE_TYPES = ("application/pdf", "image/tiff", "image/tif", "image/png", "image/jpeg", "image/gif")
-
-
 def is_page_attachment(att: Attachment) -> bool:
-    ct = (att.content_type or "").lower()
-    name = (att.filename or "").lower()
-    return ct in PAGE_TYPES or name.endswith((".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"))
+    """A page to read: by its bytes (magic), the declared type and name only when the bytes say nothing."""
+    return is_page(att)
+
+
+def attachment_limits(app) -> AttachmentLimits:
+    st = app.settings.storage
+    return AttachmentLimits(max_bytes=st.max_attachment_bytes, max_count=st.max_attachments)
 
 
 # ------------------------------------------------------------------ references
@@ -66,12 +71,36 @@ def new_token() -> str:
 # ------------------------------------------------------------------ attachments
 
 
-def store_attachments(session: Session, app, row: InboundMessage, mail: ParsedMail) -> None:
-    for att in mail.attachments:
+def store_attachments(session: Session, app, row: InboundMessage, mail: ParsedMail) -> list[tuple[str, str, int, str]]:
+    """Store every part as it came (archives are never unpacked), typed by its bytes.
+
+    Parts over the size or count limits are stored too but kept aside (not read);
+    returns ``(filename, content_type, size, reason)`` of those for the task mail.
+    """
+    limits = attachment_limits(app)
+    kept: list[tuple[str, str, int, str]] = []
+    for part in plan_attachments(mail.attachments, limits):
+        att = part.attachment
         blob = app.store.put_attachment(att.payload)
         session.add(StoredAttachment(inbound_id=row.id, filename=att.filename[:255],
-                                     original_filename=att.original_filename or "", content_type=att.content_type[:255],
-                                     size=att.size, sha256=blob.sha256, path=str(blob.path)))
+                                     original_filename=att.original_filename or "", content_type=part.content_type[:255],
+                                     size=att.size, sha256=blob.sha256, path=str(blob.path),
+                                     kept_aside=part.kept_aside, aside_reason=part.aside_reason))
+        if part.kept_aside:
+            kept.append((att.filename, part.content_type, att.size, _aside_reason_ko(att.size, part.index, limits)))
+            log.warning("%s attachment %d (%s, %d bytes) kept aside: %s", f"message #{row.id}", part.index + 1,
+                        part.content_type, att.size, part.aside_reason)
+    return kept
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _aside_reason_ko(size: int, index: int, limits: AttachmentLimits) -> str:
+    if index >= limits.max_count:
+        return f"한 메일의 첨부 {limits.max_count}개 제한을 넘는 {index + 1}번째 첨부입니다"
+    return f"크기 {_mb(size)}가 첨부 한 개의 제한 {_mb(limits.max_bytes)}를 넘습니다"
 
 
 # ------------------------------------------------------------------ cases
@@ -101,6 +130,9 @@ def case_policy(app, decision: MessageDecision) -> str:
     if decision.channel.channel is Channel.POST:
         return "phone-call"
     cat = app.rules.category_rules.category(decision.classification.category)
+    work = app.policies.get(cat.work_policy) if cat.work_policy else None
+    if work is not None and work.start_event.value == "receipt":
+        return work.id     # e.g. review: its own period (7 days) is the promise from receipt
     return cat.policy
 
 
@@ -125,7 +157,8 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
         customer_name=customer_name[:255], customer_address=decision.reply_to,
         customer_phone=decision.phone, customer_fax=decision.channel.fax_number,
         language=decision.language, pii=decision.pii, received_at=received, registered_at=now,
-        policy=policy_id, due_at=due, text=decision.body,
+        policy=policy_id, due_at=due, text=decision.body, task_token=new_token(),
+        preferred_reply=decision.contact.preferred_reply if decision.contact else None,
         evidence=json.dumps({"classification": [e.__dict__ for e in cls.evidence],
                              "route": route.reason, "confidence": cls.confidence,
                              "low_confidence": cls.low_confidence}, ensure_ascii=False),
@@ -133,13 +166,14 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
     session.add(case)
     session.flush()
     row.case_id = case.id
-    store_attachments(session, app, row, mail)
+    kept_aside = store_attachments(session, app, row, mail)
     audit(session, now, "registered", case_id=case.id, inbound_id=row.id, detail={"ref": ref})
     audit(session, now, "classified", case_id=case.id,
           detail={"category": cls.category, "confidence": cls.confidence, "low_confidence": cls.low_confidence,
                   "evidence": [f"{e.rule}: {e.detail}" for e in cls.evidence[:10]]})
     audit(session, now, "routed", case_id=case.id, detail={"handler": handler.id, "reason": route.reason})
     audit(session, now, "deadline", case_id=case.id, detail={"policy": policy_id, "due": due.isoformat()})
+    start_clock(session, app, case, policy_id, received, now, sync=False)
 
     facts = case_facts(case, category.label, cls.evidence)
     org = app.org
@@ -156,26 +190,39 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
     else:
         audit(session, now, "acknowledgement-skipped", case_id=case.id, detail={"reason": skip_reason})
 
+    # A fax is acknowledged by fax: through the gateway, else by the handler by hand.
+    fax_status, task_files = replies.fax_acknowledgement_status(), ()
+    if decision.channel.channel is Channel.FAX:
+        fax_status, task_files = acknowledge_by_fax(session, app, case, facts, handler, department, decision, now)
+
     # The handler's task.
     if decision.channel.channel is Channel.POST:
-        ctx = replies.phone_call_task_context(facts_for_staff(facts), handler, department, org, call_by=due)
+        ctx = replies.phone_call_task_context(facts_for_staff(facts), handler, department, org, call_by=due,
+                                              kept_aside=kept_aside)
         name = "phone-call-task"
     else:
         ctx = replies.staff_task_context(facts_for_staff(facts), handler, department, org,
-                                         low_confidence=cls.low_confidence)
+                                         low_confidence=cls.low_confidence, fax_acknowledgement=fax_status,
+                                         kept_aside=kept_aside)
         name = "staff-task"
     enqueue(session, app, case, "staff-task", name, ctx, language="ko", to=handler.email,
             attach_raw_path=row.raw_path, auto_submitted="auto-generated", now=now,
-            reply_to=app.settings.organization.intake_address)
+            reply_to=app.settings.organization.intake_address, attachments=task_files)
     audit(session, now, "task-queued", case_id=case.id, detail={"to": handler.email, "template": name})
     return case
 
 
-def ack_skip_reason(app, ack_to: str | None, decision: MessageDecision, session: Session, now: datetime) -> str | None:
-    """Why no acknowledgement goes out, or None. Loops are the worst failure of intake."""
+def ack_skip_reason(app, ack_to: str | None, decision: MessageDecision, session: Session, now: datetime,
+                    purpose: str = "acknowledgement") -> str | None:
+    """Why no acknowledgement goes out, or None. Loops are the worst failure of intake.
+
+    ``purpose`` "fax-acknowledgement": ``ack_to`` is the fax gateway address, capped on its own.
+    """
     own = app.rules.own_addresses
     if decision.channel.channel is Channel.POST:
         return "postal request: the charter promises a phone call, not an e-mail to the scanner"
+    if purpose == "acknowledgement" and decision.channel.channel is Channel.FAX and not app.settings.fax.email_copy:
+        return "fax: the e-mail copy of the acknowledgement is switched off ([fax] email_copy = false)"
     if not ack_to:
         return "no customer e-mail address known"
     if ack_to.lower() in own or ack_to.lower().split("@")[-1] == app.settings.organization.domain:
@@ -183,9 +230,62 @@ def ack_skip_reason(app, ack_to: str | None, decision: MessageDecision, session:
     if ack_to.lower().startswith(("mailer-daemon@", "postmaster@", "noreply@", "no-reply@")):
         return f"{ack_to} is a robot address"
     limit = app.settings.processing.acks_per_sender_per_day
-    if acks_sent_since(session, ack_to, now - ACK_WINDOW) >= limit:
+    if acks_sent_since(session, ack_to, now - ACK_WINDOW, purpose) >= limit:
         return f"{ack_to} already got {limit} acknowledgements in 24 h (loop protection)"
     return None
+
+
+def acknowledge_by_fax(session: Session, app, case: Case, facts: CaseFacts, handler, department: Department,
+                       decision: MessageDecision, now: datetime) -> tuple[dict, tuple[FileAttachment, ...]]:
+    """The fax acknowledgement: a one-page PDF to the gateway address built from the caller's number.
+
+    Returns the ``fax_acknowledgement`` status for the task mail and the files to attach to
+    the task (the PDF when the handler must fax it by hand). The same loop guards as the
+    e-mail acknowledgement apply (``ack_skip_reason`` on the gateway address), and our own
+    fax numbers are never faxed.
+    """
+    from intake.adapters.pdf_render import FontNotFoundError, render_mail_pdf
+
+    number = case.customer_fax
+    if number and any(same_number(number, own) for own in app.settings.fax.own_numbers):
+        reason = f"{number} is one of our own fax numbers (loop protection)"
+        audit(session, now, "fax-acknowledgement-skipped", case_id=case.id, detail={"reason": reason})
+        return replies.fax_acknowledgement_status("not-sent", number, reason=f"우리 기관의 팩스번호입니다 ({reason})"), ()
+
+    ctx = replies.fax_acknowledgement_context(facts, handler, department, app.org)
+    rendered = app.templates.render("fax-acknowledgement", ctx, language=case.language)
+    try:
+        pdf = FileAttachment(f"fax-acknowledgement-{case.ref}.pdf", "application/pdf", render_mail_pdf(rendered))
+    except FontNotFoundError as exc:
+        log.error("%s fax acknowledgement PDF not rendered: %s", case.ref, exc)
+        audit(session, now, "fax-acknowledgement-skipped", case_id=case.id, detail={"reason": str(exc)})
+        return replies.fax_acknowledgement_status(
+            "by-hand", number, reason="PDF를 만들지 못했습니다(한글 글꼴 없음). "
+            f"'intake templates preview fax-acknowledgement --case {case.ref}'로 본문을 출력하여 보내 주십시오"), ()
+
+    pattern = app.settings.fax.gateway_address
+    address = gateway_address(pattern, number) if pattern else None
+    if address is None:
+        if not pattern:
+            why, reason = "no fax gateway configured ([fax] gateway_address)", "팩스 게이트웨이가 설정되어 있지 않습니다"
+        elif not number:
+            why, reason = "the caller's fax number is not known", "발신 팩스번호를 알 수 없습니다. 팩스 원본에서 확인하여 주십시오"
+        else:
+            why, reason = (f"{number} is not a Korean number the gateway can dial",
+                           f"팩스번호 {number}은(는) 게이트웨이로 보낼 수 있는 국내 번호가 아닙니다")
+        record_template_version(session, app, rendered, case.language, now)
+        audit(session, now, "fax-acknowledgement-by-hand", case_id=case.id,
+              detail={"reason": why, "number": number, "template_version": rendered.template_version})
+        return replies.fax_acknowledgement_status("by-hand", number, reason=reason), (pdf,)
+
+    skip = ack_skip_reason(app, address, decision, session, now, purpose="fax-acknowledgement")
+    if skip is not None:
+        audit(session, now, "fax-acknowledgement-skipped", case_id=case.id, detail={"reason": skip, "to": address})
+        return replies.fax_acknowledgement_status("not-sent", number, address, reason=f"반복 발송 방지: {skip}"), ()
+    enqueue(session, app, case, "fax-acknowledgement", "fax-acknowledgement", ctx, language=case.language,
+            to=address, now=now, attachments=(pdf,))
+    audit(session, now, "fax-acknowledgement-queued", case_id=case.id, detail={"to": address, "number": number})
+    return replies.fax_acknowledgement_status("gateway", number, address), ()
 
 
 def case_facts(case: Case, category_label: str, evidence=()) -> CaseFacts:
@@ -206,14 +306,20 @@ def facts_for_staff(facts: CaseFacts) -> CaseFacts:
 def enqueue(session: Session, app, case: Case | None, purpose: str, template: str, context: dict, *, language: str,
             to: str, now: datetime, in_reply_to: str | None = None, references: tuple[str, ...] = (),
             attach_raw_path: str | None = None, auto_submitted: str | None = "auto-replied",
-            reply_to: str | None = None) -> Outbox:
+            reply_to: str | None = None, attachments: tuple[FileAttachment, ...] = ()) -> Outbox:
     rendered = app.templates.render(template, context, language=language)
     record_template_version(session, app, rendered, language, now)
+    if case is not None and case.task_token and replies.message_spec(template).audience == replies.STAFF:
+        # Staff mail about a case carries its task token: a reply from the handler is a command.
+        rendered = replace(rendered, text=rendered.text.rstrip("\n") + "\n\n" + staff_footer(case.task_token))
+        reply_to = reply_address(app.settings.organization.intake_address, case.task_token)
     message_id = new_message_id(new_token(), app.settings.organization.domain)
     raw = compose(rendered, Envelope(
         from_address=app.settings.smtp.from_address, from_name=app.settings.organization.name, to=(to,),
         message_id=message_id, date=now, in_reply_to=in_reply_to, references=references,
         auto_submitted=auto_submitted, case_ref=case.ref if case else None, reply_to=reply_to))
+    for file in attachments:
+        raw = attach_file(raw, file)
     item = Outbox(case_id=case.id if case else None, purpose=purpose, message_id=message_id,
                   mail_from=app.settings.smtp.from_address, rcpt_to=to, raw=raw, attach_raw_path=attach_raw_path,
                   template=rendered.template, template_version=rendered.template_version, status="pending",

@@ -30,9 +30,9 @@ def open_case_counts(session: Session) -> dict[str, int]:
     return {h: n for h, n in rows}
 
 
-def acks_sent_since(session: Session, address: str, since: datetime) -> int:
+def acks_sent_since(session: Session, address: str, since: datetime, purpose: str = "acknowledgement") -> int:
     return session.exec(select(func.count()).select_from(Outbox).where(
-        Outbox.purpose == "acknowledgement", Outbox.rcpt_to == address, Outbox.created_at >= since)).one()
+        Outbox.purpose == purpose, Outbox.rcpt_to == address, Outbox.created_at >= since)).one()
 
 
 ACK_WINDOW = timedelta(hours=24)

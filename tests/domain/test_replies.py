@@ -31,15 +31,21 @@ DEPT = Department("business", "교류지원부", "박부장")
 ORG = OrgFacts("남북교류협력지원협회", "consulting@sonosa.or.kr", "sonosa.or.kr")
 
 
+KEPT_ASIDE = [("도면.tif", "image/tiff", 31457280, "크기 제한 초과")]
+
+
 def built_contexts() -> dict[str, dict]:
     case = make_case()
     return {
         "acknowledgement": replies.acknowledgement_context(case, HANDLER, DEPT, ORG),
         "fax-acknowledgement": replies.fax_acknowledgement_context(case, HANDLER, DEPT, ORG),
-        "staff-task": replies.staff_task_context(case, HANDLER, DEPT, ORG, low_confidence=True),
+        "staff-task": replies.staff_task_context(
+            case, HANDLER, DEPT, ORG, low_confidence=True, kept_aside=KEPT_ASIDE,
+            fax_acknowledgement=replies.fax_acknowledgement_status("by-hand", "02-992-4410", reason="게이트웨이 없음")),
         "phone-call-task": replies.phone_call_task_context(case, HANDLER, DEPT, ORG,
-                                                           call_by=NOW + timedelta(days=2)),
+                                                           call_by=NOW + timedelta(days=2), kept_aside=KEPT_ASIDE),
         "progress-notice": replies.progress_notice_context(case, HANDLER, DEPT, ORG, "진행 중"),
+        "calendar-review": replies.calendar_review_context("관리자", ORG, 2027, [2026], "calendar.toml"),
         "extension-notice": replies.extension_notice_context(
             case, HANDLER, DEPT, ORG, previous_due_at=NOW, reason="협의 필요"),
         "reply-relay": replies.reply_relay_context(case, HANDLER, DEPT, ORG, "답변"),
@@ -199,3 +205,20 @@ def test_schema_audiences():
 def test_unknown_message_name():
     with pytest.raises(KeyError, match="unknown message"):
         replies.message_spec("nope")
+
+
+def test_task_contexts_default_to_no_fax_and_nothing_kept_aside():
+    ctx = replies.staff_task_context(make_case(), HANDLER, DEPT, ORG)
+    assert ctx["fax_acknowledgement"] == {"status": "", "number": "", "address": "", "reason": ""}
+    assert ctx["kept_aside"] == []
+    assert replies.phone_call_task_context(make_case(), HANDLER, DEPT, ORG, call_by=NOW)["kept_aside"] == []
+
+
+@pytest.mark.parametrize("status, ok", [("", True), ("gateway", True), ("by-hand", True), ("not-sent", True),
+                                        ("sent", False), ("GATEWAY", False)])
+def test_fax_acknowledgement_status_values(status, ok):
+    if ok:
+        assert replies.fax_acknowledgement_status(status, None)["status"] == status
+    else:
+        with pytest.raises(ValueError):
+            replies.fax_acknowledgement_status(status, None)
