@@ -1,8 +1,10 @@
 """The daemon's loops and ``run --once``.
 
-Four loops, each in its own thread, each woken by an event: fetch (IMAP IDLE or
+Five loops, each in its own thread, each woken by an event: fetch (IMAP IDLE or
 poll), process (parse, decide, register), OCR (fax/post pages, its own worker
-so it never holds up e-mail) and send (outbox → SMTP). APScheduler only sets
+so it never holds up e-mail), send (outbox → SMTP) and sweep (the charter
+clocks' reminders, overdue marks, escalations, progress notices, the daily
+digest; ``intake.stages.sweep``). APScheduler only sets
 the events on a timer; every piece of state lives in database rows, so a
 restart loses nothing and a second instance can share the work.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from intake.runner import RunReport, process_ocr, process_received
 from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport, fetch_once
 from intake.stages.send import ParallelSender, SendReport
+from intake.stages.sweep import SweepReport, sweep
 
 log = logging.getLogger("intake.daemon")
 
@@ -33,6 +37,7 @@ class OnceReport:
     process: RunReport = field(default_factory=RunReport)
     ocr: RunReport = field(default_factory=RunReport)
     send: SendReport = field(default_factory=SendReport)
+    sweep: SweepReport = field(default_factory=SweepReport)
 
 
 def make_page_reader():
@@ -56,42 +61,102 @@ def make_sender(app, mailer: SmtpMailer | None = None) -> ParallelSender:
     return ParallelSender(app, [SmtpMailer(app.settings.smtp) for _ in range(smtp_connections(app.settings))])
 
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+"""The GIL hand-over interval while loops run side by side. With Python's 5 ms
+default a sender thread whose SMTP reply (or fsync) has arrived waits up to
+5 ms for the CPU-bound process stage to let go, at every round trip."""
+
+
 def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None) -> OnceReport:
     """Fetch everything pending, process it (OCR included), send what is due, return.
 
-    Sending overlaps processing (as the daemon's send loop does): a sender
-    thread delivers what the process stage commits, over several SMTP
-    connections, while the next messages are processed, and a last pass after
-    processing sends the rest. Each mail still goes claim → SMTP → commit
-    exactly as in ``deliver_due``.
+    The stages overlap as the daemon's loops do: a fetch thread stores and
+    commits messages batch by batch while the process stage works through
+    what is committed, and a sender thread delivers what the process stage
+    commits, over several SMTP connections; a last pass after processing
+    sends the rest. Each message and each mail keeps its own order of effects
+    (fetch: store → commit → mark on the server; mail: claim → SMTP → commit,
+    exactly as in ``deliver_due``).
     """
     report = OnceReport()
+    settings = app.settings
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(old_interval, SWITCH_INTERVAL_SECONDS))
+    pool = None
+    try:
+        fetcher = _Background(lambda: _fetch(app, imap_factory), "run-once-fetch")
+        fetcher.start()
+        try:
+            pool = make_sender(app, mailer)
+            sender = _OverlappedSender(pool, report.send)
+            sender.start()
+            try:
+                while True:
+                    fetched_all = fetcher.done.is_set()
+                    more = process_received(app)
+                    _merge(report.process, more)
+                    if fetched_all:
+                        break
+                    if not (more.processed or more.failed):
+                        fetcher.done.wait(0.02)
+                report.fetch = fetcher.result()
+                reader = page_reader or make_page_reader()
+                report.ocr = process_ocr(app, reader, limit=10_000)
+                if report.ocr.processed:
+                    _merge(report.process, process_received(app))
+            finally:
+                sender.finish()
+        finally:
+            fetcher.join()
+        report.sweep = sweep(app)          # reminders, overdue, digests … due now (intake.stages.sweep)
+        _merge_send(report.send, pool.deliver_due())
+    finally:
+        if pool is not None:
+            pool.close()
+        sys.setswitchinterval(old_interval)
+    return report
+
+
+def _fetch(app, imap_factory=None) -> FetchReport:
     settings = app.settings
     source = (imap_factory or ImapSource)(settings.imap)
     try:
         source.connect()
-        report.fetch = fetch_once(app.engine, app.store, source,
-                                  mailbox=settings.imap.mailbox, processed_mailbox=settings.imap.processed_mailbox,
-                                  now=app.now())
+        return fetch_once(app.engine, app.store, source, mailbox=settings.imap.mailbox,
+                          processed_mailbox=settings.imap.processed_mailbox, now=app.now())
     finally:
         source.close()
-    pool = make_sender(app, mailer)
-    try:
-        sender = _OverlappedSender(pool, report.send)
-        sender.start()
+
+
+class _Background:
+    """Run ``fn`` in a thread; ``result()`` returns its value or re-raises its error."""
+
+    def __init__(self, fn, name: str):
+        self.fn = fn
+        self.done = threading.Event()
+        self._value = None
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
         try:
-            report.process = process_received(app)
-            reader = page_reader or make_page_reader()
-            report.ocr = process_ocr(app, reader, limit=10_000)
-            if report.ocr.processed:
-                more = process_received(app)
-                _merge(report.process, more)
+            self._value = self.fn()
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
         finally:
-            sender.finish()
-        _merge_send(report.send, pool.deliver_due())
-    finally:
-        pool.close()
-    return report
+            self.done.set()
+
+    def join(self) -> None:
+        self.thread.join()
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class _OverlappedSender:
@@ -145,6 +210,7 @@ class Daemon:
         self.wake_process = threading.Event()
         self.wake_ocr = threading.Event()
         self.wake_send = threading.Event()
+        self.wake_sweep = threading.Event()
         self.page_reader = page_reader
         self.scheduler = BackgroundScheduler(timezone="UTC")
 
@@ -204,6 +270,19 @@ class Daemon:
         finally:
             pool.close()
 
+    def sweep_loop(self) -> None:
+        """Timed work (reminders, overdue, escalations, progress notices, digests): all from rows."""
+        while not self.stop_event.is_set():
+            self.wake_sweep.wait(60)
+            self.wake_sweep.clear()
+            if self.stop_event.is_set():
+                return
+            try:
+                if sweep(self.app).queued:
+                    self.wake_send.set()
+            except Exception as exc:
+                log.error("- sweep loop error: %s", exc, exc_info=True)
+
     def refresh_templates(self) -> None:
         """Pick up admins' edits: a passing edit serves at once, a failing one is rejected and reported."""
         try:
@@ -217,12 +296,15 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
         threads = [threading.Thread(target=fn, name=fn.__name__, daemon=True)
-                   for fn in (self.fetch_loop, self.process_loop, self.ocr_loop, self.send_loop)]
+                   for fn in (self.fetch_loop, self.process_loop, self.ocr_loop, self.send_loop, self.sweep_loop)]
         self.scheduler.add_job(self.wake_process.set, "interval", seconds=30, id="wake-process")
         self.scheduler.add_job(self.wake_ocr.set, "interval", seconds=60, id="wake-ocr")
         self.scheduler.add_job(self.wake_send.set, "interval", seconds=30, id="wake-send")
         self.scheduler.add_job(self.refresh_templates, "interval", seconds=self.template_check_seconds, id="templates")
+        self.scheduler.add_job(self.wake_sweep.set, "interval", seconds=self.app.settings.reminders.sweep_seconds,
+                               id="wake-sweep")
         self.scheduler.start()
+        self.wake_sweep.set()              # the first sweep at start (an interval job first fires after one interval)
         record_template_changes(self.app, [c for c in self.app.templates.startup_changes if c.status == "rejected"])
         for t in threads:
             t.start()
@@ -231,7 +313,7 @@ class Daemon:
             self.stop_event.wait(1)
         log.info("- intake daemon stopping")
         self.scheduler.shutdown(wait=False)
-        for ev in (self.wake_process, self.wake_ocr, self.wake_send):
+        for ev in (self.wake_process, self.wake_ocr, self.wake_send, self.wake_sweep):
             ev.set()
         deadline = time.monotonic() + 15
         for t in threads:

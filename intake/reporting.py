@@ -40,3 +40,9 @@ def print_once_report(app, report, out=None) -> None:
     print(f"\nmail sent this run: {s.sent} (deferred {s.deferred}, failed {s.failed}); "
           f"all sent so far by purpose: " + (", ".join(f"{k} {n}" for k, n in sorted(purposes.items())) or "none"),
           file=out)
+    sw = getattr(report, "sweep", None)
+    if sw is not None and (sw.lines or sw.failed):
+        print(f"timed (charter clocks): {sw.queued} mail(s) queued, {sw.recomputed} due time(s) recomputed"
+              f"{f', {sw.failed} clock(s) failed' if sw.failed else ''}", file=out)
+        for line in sw.lines:
+            print(f"  {line}", file=out)

@@ -44,6 +44,12 @@ class RunReport:
 
 def claim(engine, stage: str, now: datetime, limit: int) -> list[int]:
     """Claim up to ``limit`` rows of ``stage`` that are due and not claimed by a live worker."""
+    return [row.id for row in claim_rows(engine, stage, now, limit)]
+
+
+def claim_rows(engine, stage: str, now: datetime, limit: int) -> list[InboundMessage]:
+    """``claim``, returning the claimed rows as read in the claim's own transaction (detached):
+    the snapshot the work outside a transaction (parsing) needs, without a transaction per row."""
     t = InboundMessage.__table__
     due = and_(t.c.stage == stage, t.c.next_attempt_at <= now,
                or_(t.c.claimed_until.is_(None), t.c.claimed_until < now))
@@ -54,7 +60,10 @@ def claim(engine, stage: str, now: datetime, limit: int) -> list[int]:
             .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)).returning(t.c.id))
     with transaction(engine) as session:
         ids = [r[0] for r in session.execute(stmt).all()]
-    return sorted(ids)
+        if not ids:
+            return []
+        rows = list(session.exec(sa_select(InboundMessage).where(InboundMessage.id.in_(ids))).scalars().all())
+    return sorted(rows, key=lambda r: r.id)
 
 
 def process_received(app, limit: int = 10**9) -> RunReport:
@@ -63,13 +72,13 @@ def process_received(app, limit: int = 10**9) -> RunReport:
     report = RunReport()
     while limit > 0:
         now = app.now()
-        ids = claim(app.engine, "received", now, min(limit, 50))
-        ids += claim(app.engine, "ocr-done", now, min(limit, 50))
-        if not ids:
+        rows = claim_rows(app.engine, "received", now, min(limit, 50))
+        rows += claim_rows(app.engine, "ocr-done", now, min(limit, 50))
+        if not rows:
             break
-        for inbound_id in ids:
-            _run_one(app, inbound_id, report, _parse, _decide_and_apply)
-        limit -= len(ids)
+        for snapshot in rows:
+            _run_one(app, snapshot.id, report, _parse, _decide_and_apply, snapshot=snapshot)
+        limit -= len(rows)
     return report
 
 
@@ -113,13 +122,15 @@ def _decide_and_apply(app, session: Session, row: InboundMessage, mail, now: dat
     return summary
 
 
-def _run_one(app, inbound_id: int, report: RunReport, outside, inside) -> None:
-    """``outside(app, row)`` runs with no transaction open (parsing, OCR);
-    ``inside(app, session, row, value, now)`` writes the effects in one."""
+def _run_one(app, inbound_id: int, report: RunReport, outside, inside,
+             snapshot: InboundMessage | None = None) -> None:
+    """``outside(app, row)`` runs with no transaction open (parsing, OCR) on ``snapshot``
+    (read now when not given); ``inside(app, session, row, value, now)`` writes the effects in one."""
     now = app.now()
     try:
-        with transaction(app.engine) as session:
-            snapshot = session.get(InboundMessage, inbound_id)
+        if snapshot is None:
+            with transaction(app.engine) as session:
+                snapshot = session.get(InboundMessage, inbound_id)
         value = outside(app, snapshot)
         with transaction(app.engine) as session:
             row = session.get(InboundMessage, inbound_id)

@@ -49,6 +49,16 @@ def test_repository_config_is_valid(config_dir):
     ('password_env = "INTAKE_IMAP_PASSWORD"', 'password = "hunter2"', "imap.password",
      "secrets do not belong in the config file"),
     ('triage_staff = "park.jiyoung"', 'triage_staff = "nobody"', "processing.triage_staff", "no staff member"),
+    # [fax] and the attachment limits
+    ('gateway_address = ""', 'gateway_address = "fax@gw.example"', "fax.gateway_address", "must contain {number}"),
+    ('gateway_address = ""', 'gateway_address = "{num}@gw.example"', "fax.gateway_address", "unknown placeholder {num}"),
+    ('gateway_address = ""', 'gateway_address = "{number}"', "fax.gateway_address", "does not make an e-mail address"),
+    ('gateway_address = ""', "gateway_address = 42", "fax.gateway_address", "must be str"),
+    ("email_copy = true", 'email_copy = "yes"', "fax.email_copy", "must be bool"),
+    ("own_numbers = []", 'own_numbers = ["fax me"]', "fax.own_numbers", "Korean fax numbers"),
+    ("own_numbers = []", "own_numbers = []\nnumber_format = 1", "fax.number_format", "unknown key"),
+    ("max_attachment_bytes = 26214400", "max_attachment_bytes = 0", "storage.max_attachment_bytes", "must be positive"),
+    ("max_attachments = 20", 'max_attachments = "20"', "storage.max_attachments", "must be int"),
 ])
 def test_bad_intake_toml_names_file_key_and_problem(config_dir, old, new, key, problem):
     _edit(config_dir / "intake.toml", old, new)
@@ -131,3 +141,21 @@ def test_bad_spam_rule_names_file_and_key(config_dir):
         load_rules(settings)
     err = info.value.errors[0]
     assert err.file == str(config_dir / "spam.toml") and err.key == "threshold"
+
+
+# ------------------------------------------------------------------ [fax] and attachment limits
+
+
+def test_fax_and_attachment_limit_defaults(config_dir):
+    s = load_settings(config_dir / "intake.toml", env={"INTAKE_IMAP_PASSWORD": "pw"})
+    assert s.fax.gateway_address == "" and s.fax.email_copy is True and s.fax.own_numbers == ()
+    assert s.storage.max_attachment_bytes == 26214400 and s.storage.max_attachments == 20
+
+
+def test_fax_settings_are_read(config_dir):
+    _edit(config_dir / "intake.toml", 'gateway_address = ""', 'gateway_address = "{number}@fax.example"')
+    _edit(config_dir / "intake.toml", "own_numbers = []", 'own_numbers = ["02 6004 1299", "+82-2-6004-1298"]')
+    _edit(config_dir / "intake.toml", "email_copy = true", "email_copy = false")
+    s = load_settings(config_dir / "intake.toml", env={"INTAKE_IMAP_PASSWORD": "pw"})
+    assert s.fax.gateway_address == "{number}@fax.example" and s.fax.email_copy is False
+    assert s.fax.own_numbers == ("02-6004-1299", "02-6004-1298")

@@ -187,6 +187,7 @@ class CaseFacts:
     language: str = "ko"          # "ko" | "en" | "mixed"
     evidence: tuple[Evidence, ...] = ()
     pii: bool = False
+    needs_manual_reading: bool = False   # fax/scan pages that OCR could not read
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ _CASE_STAFF_EXTRA: tuple[Field, ...] = (
     Field("customer_phone", "고객 전화번호 (empty when unknown)", "010-1234-5678"),
     Field("customer_fax", "고객 팩스번호 (empty when unknown)", ""),
     Field("pii", "개인정보 포함 여부 (bool)", False),
+    Field("needs_manual_reading", "팩스·스캔 문서를 자동으로 읽지 못함 (bool)", False),
 )
 
 CASE_CUSTOMER = Variable(
@@ -384,6 +385,7 @@ def case_context(case: CaseFacts, *, staff: bool = False) -> dict:
             customer_phone=_s(case.customer_phone),
             customer_fax=_s(case.customer_fax),
             pii=bool(case.pii),
+            needs_manual_reading=bool(case.needs_manual_reading),
         )
     return ctx
 

@@ -74,14 +74,16 @@ def thread_by_sender_and_subject(session: Session, app, decision: MessageDecisio
     """Last resort: the same sender writing again with the same subject about an open case
     within ``follow_up_window_days`` is a follow-up, not a new case (no duplicate cases)."""
     window = timedelta(days=app.settings.processing.follow_up_window_days)
-    candidates = session.exec(select(Case).where(
-        Case.customer_address == decision.reply_to, Case.status == "open",
+    # Only the columns needed, and the status tested here: with ``status = 'open'`` in the WHERE
+    # clause SQLite walked the status index (every open case) instead of the sender's few cases.
+    candidates = session.exec(select(Case.ref, Case.subject, Case.received_at, Case.status).where(
+        Case.customer_address == decision.reply_to,
         Case.received_at >= received_at - window).order_by(Case.received_at.desc())).all()
-    for case in candidates:
-        if subject_matches(case.subject, decision.subject):
-            return as_follow_up(decision, case.ref,
-                                f"same sender {decision.reply_to} and subject as open case {case.ref} "
-                                f"(received {case.received_at.isoformat()})")
+    for ref, subject, case_received_at, status in candidates:
+        if status == "open" and subject_matches(subject, decision.subject):
+            return as_follow_up(decision, ref,
+                                f"same sender {decision.reply_to} and subject as open case {ref} "
+                                f"(received {case_received_at.isoformat()})")
     return decision
 
 

@@ -175,7 +175,7 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
     audit(session, now, "deadline", case_id=case.id, detail={"policy": policy_id, "due": due.isoformat()})
     start_clock(session, app, case, policy_id, received, now, sync=False)
 
-    facts = case_facts(case, category.label, cls.evidence)
+    facts = case_facts(case, category.label, cls.evidence, needs_manual_reading=row.needs_manual_reading)
     org = app.org
     customer_refs = tuple(mail.references) + ((mail.message_id,) if mail.message_id else ())
 
@@ -288,13 +288,13 @@ def acknowledge_by_fax(session: Session, app, case: Case, facts: CaseFacts, hand
     return replies.fax_acknowledgement_status("gateway", number, address), ()
 
 
-def case_facts(case: Case, category_label: str, evidence=()) -> CaseFacts:
+def case_facts(case: Case, category_label: str, evidence=(), needs_manual_reading: bool = False) -> CaseFacts:
     return CaseFacts(
         ref=case.ref, channel=Channel(case.channel), category=case.category, category_label=category_label,
         subject=one_line(case.subject), customer_name=case.customer_name, customer_address=case.customer_address,
         customer_phone=case.customer_phone, customer_fax=case.customer_fax, received_at=case.received_at,
         due_at=case.due_at, policy=case.policy, text=case.text, language=case.language,
-        evidence=tuple(evidence), pii=case.pii,
+        evidence=tuple(evidence), pii=case.pii, needs_manual_reading=needs_manual_reading,
     )
 
 

@@ -11,10 +11,20 @@ from sqlmodel import Session, select
 from intake.models import AuditEvent, Case, Outbox
 
 
+_AUDIT_INSERT = AuditEvent.__table__.insert()
+
+
 def audit(session: Session, at: datetime, event: str, *, case_id: int | None = None, inbound_id: int | None = None,
           actor: str = "system", detail: dict | None = None) -> None:
-    session.add(AuditEvent(**audit_values(at, event, case_id=case_id, inbound_id=inbound_id, actor=actor,
-                                          detail=detail)))
+    """Write one audit event in the session's transaction (savepoints included), at once.
+
+    A Core insert on the session's connection, not an ORM object: audit rows are
+    never read back through the session, and the unit of work's per-object
+    flush (INSERT … RETURNING id for each) was a large share of a message's time.
+    The ids it refers to must exist already (flushed), as they always do here.
+    """
+    session.connection().execute(_AUDIT_INSERT, audit_values(at, event, case_id=case_id, inbound_id=inbound_id,
+                                                             actor=actor, detail=detail))
 
 
 def audit_values(at: datetime, event: str, *, case_id: int | None = None, inbound_id: int | None = None,
@@ -24,10 +34,14 @@ def audit_values(at: datetime, event: str, *, case_id: int | None = None, inboun
                 detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
 
 
+_OPEN_CASE_COUNTS = (select(Case.handler_id, func.count()).where(Case.status == "open")
+                     .group_by(Case.handler_id))
+
+
 def open_case_counts(session: Session) -> dict[str, int]:
-    rows = session.exec(select(Case.handler_id, func.count()).where(Case.status == "open")
-                        .group_by(Case.handler_id)).all()
-    return {h: n for h, n in rows}
+    """Open cases per handler, as of this transaction (pending changes flushed first)."""
+    session.flush()
+    return {h: n for h, n in session.connection().execute(_OPEN_CASE_COUNTS).all()}
 
 
 def acks_sent_since(session: Session, address: str, since: datetime, purpose: str = "acknowledgement") -> int:

@@ -124,6 +124,45 @@ def test_attach_original_to_a_stdlib_composed_mail():
     _check(raw, rendered, env, attached=ORIGINAL, folded=False)   # the stdlib's folding
 
 
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+
+
+def _files(raw: bytes) -> list[tuple[str, str, bytes]]:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    for part in msg.walk():
+        assert not part.defects
+    return [(a.get_filename(), a.get_content_type(), a.get_content()) for a in msg.iter_attachments()]
+
+
+@pytest.mark.parametrize("case_id,subject,name,html,over", CASES, ids=[c[0] for c in CASES])
+def test_pdf_then_original_both_attached(case_id, subject, name, html, over):
+    """The fax acknowledgement PDF at enqueue time, the original at send time: one multipart/mixed."""
+    from intake.domain.outgoing import FileAttachment, attach_file
+
+    rendered = _rendered(subject, html)
+    env = _env(from_name=name, **over)
+    with_pdf = attach_file(compose(rendered, env), FileAttachment("fax-acknowledgement-2026-000001.pdf",
+                                                                  "application/pdf", PDF))
+    assert _files(with_pdf) == [("fax-acknowledgement-2026-000001.pdf", "application/pdf", PDF)]
+    both = attach_original(with_pdf, ORIGINAL)
+    assert both.count(b"multipart/mixed") == 1, "appended to the same mixed part, not nested"
+    assert _files(both) == [("fax-acknowledgement-2026-000001.pdf", "application/pdf", PDF),
+                            ("original.eml", "application/octet-stream", ORIGINAL)]
+    msg = email.message_from_bytes(both, policy=email.policy.default)
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == rendered.text + "\n"
+    assert msg["Message-ID"] == env.message_id and msg["To"] == ", ".join(env.to)
+
+
+@pytest.mark.parametrize("filename, ctype", [("접수확인서.pdf", "application/pdf"), ("a b.pdf", "application/pdf"),
+                                             ("x.pdf", "application/pdf; name=x")])
+def test_attach_file_falls_back_to_the_stdlib_for_unusual_names(filename, ctype):
+    from intake.domain.outgoing import FileAttachment, attach_file
+
+    raw = attach_file(compose(_rendered("제목", None), _env()), FileAttachment(filename, ctype, PDF))
+    [(name, got_type, data)] = _files(raw)
+    assert name == filename and data == PDF and got_type == ctype.split(";")[0]
+
+
 def test_crlf_in_an_address_is_refused():
     with pytest.raises(ValueError):
         compose(_rendered("x", None), _env(to=("a@example.com\r\nBcc: b@example.com",)))

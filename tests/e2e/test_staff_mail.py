@@ -311,3 +311,48 @@ def test_handler_vacation_auto_reply_is_never_an_answer(desk):
     desk.run(WED_10 + timedelta(hours=1))
     assert desk.case(case.ref).status == "open"
     assert not [m for m in desk.to(CUSTOMER) if "답변드립니다" in decoded_subject(m.raw)]
+
+
+def test_the_same_actions_on_the_command_line(desk, tmp_path):
+    case = desk.request("반출승인 예비검토 신청", "물품 반출승인 신청서와 인보이스를 보내 드립니다. 예비검토 부탁드립니다.",
+                        WED_10)
+    env = desk.env
+
+    def cli(*args):
+        return env.run_cli("cases", *args, "--actor", "admin.kim")
+
+    held = cli("hold", case.ref, "--reason", "통일부 협의")
+    assert held.returncode == 0, held.stderr
+    assert desk.clocks(case.ref)["review"].state == "paused"
+    again = cli("hold", case.ref, "--reason", "또")
+    assert again.returncode == 1 and "already on hold" in again.stderr and "nothing changed" in again.stderr
+    assert cli("resume", case.ref).returncode == 0
+    assert desk.clocks(case.ref)["review"].state == "running"
+
+    bad_date = cli("extend", case.ref, "--date", "2027-13-01", "--reason", "x")
+    assert bad_date.returncode == 2 and "is not a date" in bad_date.stderr
+    ext = cli("extend", case.ref, "--date", "2027-01-15", "--reason", "관계기관 추가 협의")
+    assert ext.returncode == 0, ext.stderr
+    assert desk.clocks(case.ref)["review"].due_at.astimezone(KST) == datetime(2027, 1, 15, 18, 0, tzinfo=KST)
+    twice = cli("extend", case.ref, "--date", "2027-01-18", "--reason", "또")
+    assert twice.returncode == 1 and "already extended once" in twice.stderr
+
+    not_post = cli("called", case.ref)
+    assert not_post.returncode == 1 and "phone-call" in not_post.stderr
+    assert cli("note", case.ref, "--text", "담당 과장 확인").returncode == 0
+
+    answer_file = tmp_path / "answer.txt"
+    answer_file.write_text("예비검토 결과 반출승인 신청 요건을 갖추었습니다.\n", encoding="utf-8")
+    answered = cli("answer", case.ref, "--text-file", str(answer_file))
+    assert answered.returncode == 0, answered.stderr
+    desk.run(datetime.now(KST))        # the send pass delivers the relayed answer
+    relays = [m for m in desk.to(CUSTOMER) if "답변드립니다" in decoded_subject(m.raw)]
+    assert len(relays) == 1 and "요건을 갖추었습니다" in text_part(relays[0].raw)
+
+    assert cli("close", case.ref, "--note", "검토 완료").returncode == 0
+    shown = env.run_cli("cases", "show", case.ref)
+    assert shown.returncode == 0
+    assert "clock review [met]" in shown.stdout and "[closed" in shown.stdout
+    actors = {e.actor for e in desk.events(case.ref) if e.event in ("paused", "resumed", "extended", "note",
+                                                                    "answered", "closed")}
+    assert actors == {"admin.kim"}
