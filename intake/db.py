@@ -54,6 +54,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 GATE_TIMEOUT_SECONDS = 60
+_HANDED_OVER = -1   # owner while the next waiter wakes up
 
 
 class _WriteGate:
@@ -94,6 +95,7 @@ class _WriteGate:
     def release(self) -> None:
         with self._mutex:
             if self._waiters:
+                self._owner = _HANDED_OVER             # not the releasing thread's any more
                 self._waiters.popleft().release()   # straight to the next in line
             else:
                 self._owner = None

@@ -17,6 +17,8 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from intake.domain import replies
+from intake.domain.fax_gateway import gateway_address, same_number
+from intake.domain.outgoing import FileAttachment
 from intake.domain.clocks import CUSTOMER_FACING, ClockError, ClockState
 from intake.domain.staff_commands import Command
 from intake.domain.workdays import working_time_between
@@ -259,16 +261,44 @@ def answer(session: Session, app, case: Case, text: str, actor: str, now: dateti
     text = (text or "").strip()
     if not text:
         raise ActionError("the answer is empty")
+    handler, department = _handler(app, case)
+    ctx = replies.reply_relay_context(_facts(app, case), handler, department, app.org, answer=text)
+    fax_to = _fax_address(app, case)
     reason = customer_skip_reason(app, case.customer_address)
+    if fax_to is not None and (reason is not None or case.preferred_reply == "fax"):
+        _send_by_fax(session, app, case, ctx, fax_to, now)
+        stopped = answered(session, app, case, actor, now, how=f"relayed by fax via {fax_to}", inbound_id=inbound_id)
+        return f"{case.ref} answer faxed via {fax_to} (clocks met: {', '.join(stopped) or '-'})"
     if reason is not None:
         how = "by phone, by fax or with a printed letter (intake cases letter)"
         raise ActionError(f"cannot send the answer by e-mail: {reason}; answer {how} and record it with #close")
-    handler, department = _handler(app, case)
-    ctx = replies.reply_relay_context(_facts(app, case), handler, department, app.org, answer=text)
     enqueue(session, app, case, "reply-relay", "reply-relay", ctx, language=case.language, to=case.customer_address,
             now=now, in_reply_to=in_reply_to, auto_submitted=None)
     stopped = answered(session, app, case, actor, now, how="relayed by intake", inbound_id=inbound_id)
     return f"{case.ref} answer relayed to {case.customer_address} (clocks met: {', '.join(stopped) or '-'})"
+
+
+def _fax_address(app, case: Case) -> str | None:
+    """The e-mail-to-fax gateway address for the customer's fax number, when both are known."""
+    pattern = app.settings.fax.gateway_address
+    if not pattern or not case.customer_fax:
+        return None
+    if any(same_number(case.customer_fax, own) for own in app.settings.fax.own_numbers):
+        return None
+    return gateway_address(pattern, case.customer_fax)
+
+
+def _send_by_fax(session: Session, app, case: Case, ctx: dict, address: str, now: datetime) -> None:
+    """The signed answer as a PDF through the fax gateway (the customer asked for fax, or has no e-mail)."""
+    from intake.adapters.pdf_render import FontNotFoundError, render_mail_pdf
+
+    rendered = app.templates.render("reply-relay", ctx, language=case.language)
+    try:
+        pdf = render_mail_pdf(rendered)
+    except FontNotFoundError as exc:
+        raise ActionError(f"the fax PDF could not be rendered ({exc}); print the answer with intake cases letter") from None
+    enqueue(session, app, case, "reply-relay-fax", "reply-relay", ctx, language=case.language, to=address, now=now,
+            auto_submitted=None, attachments=(FileAttachment(f"answer-{case.ref}.pdf", "application/pdf", pdf),))
 
 
 def run_command(session: Session, app, case: Case, command: Command, actor: str, now: datetime) -> str:

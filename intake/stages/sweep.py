@@ -22,9 +22,11 @@ transaction as its outbox row. A second sweep finds the key; a crash before
 commit loses both; a second instance either waits for the clock's row lock
 (PostgreSQL ``FOR UPDATE SKIP LOCKED``: it skips the row the first one holds;
 SQLite: ``BEGIN IMMEDIATE`` serialises) or, at the latest, fails on the unique
-key and rolls back that one transaction. Nothing is sent twice, and because a
-clock's ``next_check_at`` only moves past an action once its key is
-committed, nothing is skipped.
+key (or on another unique row written first, such as a template version) and
+rolls back that one transaction, then tries the clock once more and finds the
+other's work done. Nothing is sent twice, and because a clock's
+``next_check_at`` only moves past an action once its key is committed,
+nothing is skipped.
 """
 
 from __future__ import annotations
@@ -287,6 +289,7 @@ def send_digests(app, now: datetime, report: SweepReport) -> None:
         member = roster.member(handler_id)
         if member is None:
             continue
+        mine = SweepReport()
         try:
             with transaction(app.engine) as session:
                 notice = _ledger(session, keys[handler_id], "daily-digest", now)
@@ -297,10 +300,11 @@ def send_digests(app, now: datetime, report: SweepReport) -> None:
                 ctx = replies.daily_digest_context(day, now, member, entries, app.org)
                 item = enqueue(session, app, None, "daily-digest", "daily-digest", ctx, language="ko",
                                to=member.email, now=now, auto_submitted="auto-generated")
-                _queued(session, notice, item, member.email, report)
+                _queued(session, notice, item, member.email, mine)
                 audit(session, now, "digest", detail={"to": member.email, "day": day.isoformat(),
                                                        "open": len(cases), "overdue": ctx["overdue_count"]})
             report.digests += 1
+            report.queued += mine.queued
             report.lines.append(f"daily digest to {member.email} ({len(cases)} open)")
         except IntegrityError:
             report.raced += 1
@@ -391,6 +395,7 @@ def review_warning(app, now: datetime, report: SweepReport) -> None:
             return
     year = local.year if local.year not in reviewed else local.year + 1
     admins = app.settings.processing.admin_addresses
+    mine = SweepReport()
     try:
         with transaction(app.engine) as session:
             notice = _ledger(session, key, "calendar-review", now)
@@ -401,9 +406,10 @@ def review_warning(app, now: datetime, report: SweepReport) -> None:
                                                       path)
                 item = enqueue(session, app, None, "calendar-review", "calendar-review", ctx, language="ko",
                                to=address, now=now, auto_submitted="auto-generated")
-                _queued(session, notice, item, address, report)
+                _queued(session, notice, item, address, mine)
             notice.recipient = ", ".join(admins)[:320] or None
             audit(session, now, "calendar-review-warning", detail={"year": year, "to": list(admins)})
+        report.queued += mine.queued
         if admins:
             report.warnings += 1
             report.lines.append(f"calendar review warning for {year} to {', '.join(admins)}")

@@ -356,3 +356,44 @@ def test_the_same_actions_on_the_command_line(desk, tmp_path):
     actors = {e.actor for e in desk.events(case.ref) if e.event in ("paused", "resumed", "extended", "note",
                                                                     "answered", "closed")}
     assert actors == {"admin.kim"}
+
+
+FAX_ONLY_PAGE = ("방북증명서 발급 신청\n"
+                 "신청인: 김철수\n"
+                 "방북증명서 발급 절차와 구비 서류를 알려 주십시오.\n"
+                 "팩스 번호: 02-3471-2290")
+
+
+def test_answer_to_a_fax_customer_goes_back_by_fax(tmp_path, dovecot, smtp_sink):
+    from tests.e2e.test_fax_post import _ocr_missing, attachments, paper_mail, pdf_text
+    from tests.fixtures.pages import fax_tiff
+
+    if _ocr_missing():
+        pytest.skip(_ocr_missing())
+
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}",
+                   extra='\n[fax]\ngateway_address = "{number}@fax.example"\n')
+    desk = Desk(env, smtp_sink)
+    env.append(paper_mail("fax-noreply@cloudfax-relay.kr", "팩스 수신 알림 - 02-3471-2290",
+                          [(fax_tiff([FAX_ONLY_PAGE]), "image/tiff", "fax_0234712290.tif")],
+                          "<fax-9@cloudfax-relay.kr>"),
+               internaldate=WED_10)
+    desk.run(WED_10)
+    with env.session() as s:
+        case = s.exec(select(Case)).one()
+    # No e-mail address on the fax: the answer can only go back by fax.
+    assert case.channel == "fax" and case.customer_fax == "02-3471-2290" and case.customer_address is None
+    desk.reply_to_task(case, "신청서를 잘 받았습니다. 발급까지 3일이 걸립니다.", WED_10 + timedelta(hours=1))
+
+    faxed = [m for m in desk.to("0234712290@fax.example") if "답변드립니다" in decoded_subject(m.raw)]
+    assert len(faxed) == 1
+    [(name, ctype, pdf)] = attachments(faxed[0].raw)
+    assert ctype == "application/pdf" and name == f"answer-{case.ref}.pdf"
+    text = pdf_text(pdf, tmp_path)
+    assert "발급까지 3일이 걸립니다" in text
+    from intake.settings import load_settings
+    member = load_settings(env.config).roster.member(case.handler_id)
+    assert member.name in text and member.email in text
+    assert desk.case(case.ref).status == "answered"
+    assert any(e.event == "answered" and "fax" in e.detail for e in desk.events(case.ref))
+    assert not [m for m in desk.to("fax-noreply@cloudfax-relay.kr")], "never to the gateway's sender"
