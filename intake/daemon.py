@@ -46,8 +46,13 @@ def make_page_reader():
     return PageReader()
 
 
-SMTP_CONNECTIONS = 4
-"""Parallel SMTP connections of the sender (each mail still claim → SMTP → commit)."""
+SMTP_CONNECTIONS = 1
+"""SMTP connections of the sender. Each mail goes claim → SMTP → commit on any number of
+them, but a crash finds every connection that had its 250 and not yet its commit in the
+duplicate window: with more than one (4 doubled the sending rate against the bench's
+sink) a SIGKILL right after one mail's commit re-sends the others' mails on restart,
+which the crash-safety tests forbid. Kept at one until marking sent can be made
+atomic with the server's acceptance."""
 
 
 def smtp_connections(settings) -> int:
@@ -62,58 +67,52 @@ def make_sender(app, mailer: SmtpMailer | None = None) -> ParallelSender:
 
 
 SWITCH_INTERVAL_SECONDS = 0.0005
-"""The GIL hand-over interval while loops run side by side. With Python's 5 ms
-default a sender thread whose SMTP reply (or fsync) has arrived waits up to
-5 ms for the CPU-bound process stage to let go, at every round trip."""
+"""The GIL hand-over interval while ``run --once`` fetches beside the process stage. With
+Python's 5 ms default the fetch thread, whose IMAP reply or fsync has arrived, waits up to
+5 ms for the CPU-bound process stage to let go, at every step."""
 
 
 def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None) -> OnceReport:
     """Fetch everything pending, process it (OCR included), send what is due, return.
 
-    The stages overlap as the daemon's loops do: a fetch thread stores and
-    commits messages batch by batch while the process stage works through
-    what is committed, and a sender thread delivers what the process stage
-    commits, over several SMTP connections; a last pass after processing
-    sends the rest. Each message and each mail keeps its own order of effects
-    (fetch: store → commit → mark on the server; mail: claim → SMTP → commit,
-    exactly as in ``deliver_due``).
+    Fetching overlaps processing: a fetch thread stores and commits messages
+    batch by batch (store → commit → mark on the server) while the process
+    stage works through what is committed. Sending comes after processing,
+    each mail claim → SMTP → commit exactly as in ``deliver_due``: a sender
+    running beside the process stage would have a mail between the server's
+    250 and our commit whenever a crash hits the process stage, and that mail
+    would go out twice after the restart (tests/e2e/test_crash_safety.py).
     """
     report = OnceReport()
-    settings = app.settings
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(old_interval, SWITCH_INTERVAL_SECONDS))
-    pool = None
     try:
         fetcher = _Background(lambda: _fetch(app, imap_factory), "run-once-fetch")
         fetcher.start()
         try:
-            pool = make_sender(app, mailer)
-            sender = _OverlappedSender(pool, report.send)
-            sender.start()
-            try:
-                while True:
-                    fetched_all = fetcher.done.is_set()
-                    more = process_received(app)
-                    _merge(report.process, more)
-                    if fetched_all:
-                        break
-                    if not (more.processed or more.failed):
-                        fetcher.done.wait(0.02)
-                report.fetch = fetcher.result()
-                reader = page_reader or make_page_reader()
-                report.ocr = process_ocr(app, reader, limit=10_000)
-                if report.ocr.processed:
-                    _merge(report.process, process_received(app))
-            finally:
-                sender.finish()
+            while True:
+                fetched_all = fetcher.done.is_set()
+                more = process_received(app)
+                _merge(report.process, more)
+                if fetched_all:
+                    break
+                if not (more.processed or more.failed):
+                    fetcher.done.wait(0.02)
         finally:
             fetcher.join()
-        report.sweep = sweep(app)          # reminders, overdue, digests … due now (intake.stages.sweep)
+        report.fetch = fetcher.result()
+        reader = page_reader or make_page_reader()
+        report.ocr = process_ocr(app, reader, limit=10_000)
+        if report.ocr.processed:
+            _merge(report.process, process_received(app))
+    finally:
+        sys.setswitchinterval(old_interval)
+    report.sweep = sweep(app)          # reminders, overdue, digests … due now (intake.stages.sweep)
+    pool = make_sender(app, mailer)
+    try:
         _merge_send(report.send, pool.deliver_due())
     finally:
-        if pool is not None:
-            pool.close()
-        sys.setswitchinterval(old_interval)
+        pool.close()
     return report
 
 
@@ -157,35 +156,6 @@ class _Background:
         if self._error is not None:
             raise self._error
         return self._value
-
-
-class _OverlappedSender:
-    """``ParallelSender.deliver_due`` in a thread until told to finish; its errors are re-raised by ``finish``."""
-
-    def __init__(self, pool: ParallelSender, into: SendReport):
-        self.pool, self.into = pool, into
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="run-once-send", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while not self.done.is_set():
-                rep = self.pool.deliver_due()
-                _merge_send(self.into, rep)
-                if not (rep.sent or rep.deferred or rep.failed):
-                    self.done.wait(0.02)
-        except BaseException as exc:  # re-raised in the caller's thread
-            self.error = exc
-
-    def finish(self) -> None:
-        self.done.set()
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
 
 
 def _merge_send(into: SendReport, more: SendReport) -> None:

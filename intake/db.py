@@ -3,24 +3,11 @@
 SQLite runs in WAL mode with foreign keys on, synchronous=FULL, and every
 transaction opened with BEGIN IMMEDIATE (no read→write upgrade deadlocks between
 the fetcher, the runner and the sender). PostgreSQL uses psycopg 3.
-
-Threads of one process that share an SQLite engine take turns at its write
-lock through a first-come-first-served gate (``_WriteGate``) before BEGIN
-IMMEDIATE, released right after COMMIT/ROLLBACK. Without it a thread that finds
-the database locked sleeps in SQLite's busy handler (1, 2, 5, 10 … ms) and
-keeps missing the short gaps between another thread's transactions: with the
-process stage and several SMTP senders writing at once, the senders spent most
-of their time asleep there. Other processes still meet SQLite's own locking.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import os
-import sqlite3
-import threading
-import weakref
 from pathlib import Path
 from typing import Iterator
 
@@ -46,108 +33,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False,
-                                                             "factory": _GatedConnection})
-        _configure_sqlite(engine, _WriteGate())
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
+        _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-GATE_TIMEOUT_SECONDS = 60
-_HANDED_OVER = -1   # owner while the next waiter wakes up
-
-
-class _WriteGate:
-    """A lock handed to waiting threads in arrival order (``threading.Lock`` is not fair).
-
-    A thread that already holds the gate through another connection is not made
-    to wait on itself: it goes straight to SQLite's own locking, as before.
-    """
-
-    def __init__(self) -> None:
-        _GATES.add(self)
-        self._mutex = threading.Lock()
-        self._waiters: collections.deque[threading.Lock] = collections.deque()
-        self._owner: int | None = None
-
-    def acquire(self, timeout: float = GATE_TIMEOUT_SECONDS) -> bool:
-        me = threading.get_ident()
-        with self._mutex:
-            if self._owner == me:
-                return False
-            if self._owner is None and not self._waiters:
-                self._owner = me
-                return True
-            waiter = threading.Lock()
-            waiter.acquire()
-            self._waiters.append(waiter)
-        got = waiter.acquire(timeout=timeout)
-        with self._mutex:
-            if not got:
-                try:
-                    self._waiters.remove(waiter)
-                    return False          # timed out: SQLite's busy timeout decides from here
-                except ValueError:
-                    pass                  # handed over just as the wait ran out
-            self._owner = me
-            return True
-
-    def release(self) -> None:
-        with self._mutex:
-            if self._waiters:
-                self._owner = _HANDED_OVER             # not the releasing thread's any more
-                self._waiters.popleft().release()   # straight to the next in line
-            else:
-                self._owner = None
-
-
-_GATES: "weakref.WeakSet[_WriteGate]" = weakref.WeakSet()
-
-
-def _reset_gates_in_child() -> None:
-    # A forked child has only the forking thread: no one in it holds or waits for a gate.
-    for gate in list(_GATES):
-        gate.__init__()
-
-
-os.register_at_fork(after_in_child=_reset_gates_in_child)
-
-
-class _GatedConnection(sqlite3.Connection):
-    """Releases its engine's write gate when its transaction ends, however it ends."""
-
-    gate: _WriteGate | None = None
-    holds_gate = False
-
-    def _release_gate(self) -> None:
-        if self.holds_gate:
-            self.holds_gate = False
-            self.gate.release()
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._release_gate()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._release_gate()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._release_gate()
-
-
-def _configure_sqlite(engine: Engine, gate: _WriteGate | None = None) -> None:
+def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
-        if isinstance(dbapi_conn, _GatedConnection):
-            dbapi_conn.gate = gate
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -158,16 +52,7 @@ def _configure_sqlite(engine: Engine, gate: _WriteGate | None = None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        dbapi_conn = conn.connection.dbapi_connection
-        gated = isinstance(dbapi_conn, _GatedConnection) and dbapi_conn.gate is not None
-        if gated and not dbapi_conn.holds_gate:
-            dbapi_conn.holds_gate = dbapi_conn.gate.acquire()
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            if gated:
-                dbapi_conn._release_gate()
-            raise
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: Engine) -> bool:
