@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                                imap_password=dovecot.password, smtp_port=sink.port, smtp_security="starttls",
                                ca_file=Path(ca.ca_file))
         config = write_local_config(base / "config", servers, database_url=f"sqlite:///{base / 'intake.db'}",
-                                    storage=base / "store")
+                                    storage=base / "store",
+                                    # fax acknowledgements go out as PDFs to {number}@fax.example (the sink keeps them)
+                                    extra='\n[fax]\ngateway_address = "{number}@fax.example"\n')
         print(f"demo: private Dovecot on 127.0.0.1:{dovecot.imaps_port} (IMAPS) seeded with {seeded} sample "
               f"messages; SMTP sink on 127.0.0.1:{sink.port} (STARTTLS); SQLite {base / 'intake.db'}\n", flush=True)
         intake = [sys.executable, "-m", "intake", "--config", str(config)]
