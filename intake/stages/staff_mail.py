@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 from intake.domain import replies
 from intake.domain.records import Kind, MessageDecision, ParsedMail, StaffMember
 from intake.domain.staff_commands import parse_staff_reply, tokens_in
-from intake.models import Case, InboundMessage
+from intake.models import Case, InboundMessage, Outbox
 from intake.stages.case_actions import ActionError, answer, answered, run_command
 from intake.stages.registration import enqueue
 from intake.stages.rows import audit
@@ -81,6 +81,10 @@ def recognise(session: Session, app, mail: ParsedMail, decision: MessageDecision
         return StaffMail(REFUSED, staff, decision.kind.case_ref,
                          "the task token in this mail matches no case (an old or altered mail?)")
     case_ref = decision.kind.case_ref
+    if not case_ref and _answers_our_mail(session, mail):
+        return StaffMail(REFUSED, staff, None,
+                         "a reply to a mail intake sent that is about no case (a digest, an error notice) is not "
+                         "a request; to work a case, reply to its task mail")
     if case_ref:
         in_to = any(_is_intake(app, a) for a in mail.to)
         in_cc = any(_is_intake(app, a) for a in mail.cc)
@@ -90,6 +94,11 @@ def recognise(session: Session, app, mail: ParsedMail, decision: MessageDecision
                          "a staff mail about a case without its task token is not a command; reply to the "
                          "task mail itself (its Reply-To address and the intake-token line carry the token)")
     return None
+
+
+def _answers_our_mail(session: Session, mail: ParsedMail) -> bool:
+    ids = [i for i in (mail.in_reply_to, *mail.references) if i]
+    return bool(ids) and session.exec(select(Outbox.id).where(Outbox.message_id.in_(ids))).first() is not None
 
 
 def apply(session: Session, app, row: InboundMessage, mail: ParsedMail, staff_mail: StaffMail, now: datetime) -> str:

@@ -397,3 +397,20 @@ def test_answer_to_a_fax_customer_goes_back_by_fax(tmp_path, dovecot, smtp_sink)
     assert desk.case(case.ref).status == "answered"
     assert any(e.event == "answered" and "fax" in e.detail for e in desk.events(case.ref))
     assert not [m for m in desk.to("fax-noreply@cloudfax-relay.kr")], "never to the gateway's sender"
+
+
+def test_staff_reply_to_a_mail_about_no_case_is_not_registered_as_a_request(desk):
+    case = desk.request("교육 프로그램 일정 문의", "역량강화 교육 일정을 알려 주십시오.", WED_10)
+    other = next(s for s in STAFF if s != case.handler_id)
+    desk.reply_to_task(case, "#close 남의 업무", WED_10 + timedelta(minutes=30), sender=STAFF[other])
+    [error] = [m for m in desk.to(STAFF[other]) if "처리하지 못했습니다" in decoded_subject(m.raw)]
+    error_msg = email.message_from_bytes(error.raw, policy=default_policy)
+    assert "intake-token" not in text_part(error.raw), "a refusal never hands out the case's token"
+    # The staff member answers the error notice itself: no new case, one more error notice.
+    desk.env.append(utf8_mail(STAFF[other], "consulting@sonosa.or.kr", "Re: 처리 오류", "왜 안 되나요?",
+                              "<why-1@example.org>", in_reply_to=str(error_msg["Message-ID"])),
+                    internaldate=WED_10 + timedelta(hours=1))
+    desk.run(WED_10 + timedelta(hours=1))
+    with desk.env.session() as s:
+        assert len(s.exec(select(Case)).all()) == 1
+    assert len([m for m in desk.to(STAFF[other]) if "처리하지 못했습니다" in decoded_subject(m.raw)]) == 2
