@@ -25,7 +25,7 @@ from intake.adapters.smtp_mailer import SmtpMailer
 from intake.runner import RunReport, process_ocr, process_received
 from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport, fetch_once
-from intake.stages.send import ParallelSender, SendReport
+from intake.stages.send import SendReport, deliver_due
 from intake.stages.sweep import SweepReport, sweep
 
 log = logging.getLogger("intake.daemon")
@@ -44,26 +44,6 @@ def make_page_reader():
     from intake.adapters.ocr import PageReader
 
     return PageReader()
-
-
-SMTP_CONNECTIONS = 1
-"""SMTP connections of the sender. Each mail goes claim → SMTP → commit on any number of
-them, but a crash finds every connection that had its 250 and not yet its commit in the
-duplicate window: with more than one (4 doubled the sending rate against the bench's
-sink) a SIGKILL right after one mail's commit re-sends the others' mails on restart,
-which the crash-safety tests forbid. Kept at one until marking sent can be made
-atomic with the server's acceptance."""
-
-
-def smtp_connections(settings) -> int:
-    return max(1, int(getattr(settings.smtp, "connections", SMTP_CONNECTIONS) or SMTP_CONNECTIONS))
-
-
-def make_sender(app, mailer: SmtpMailer | None = None) -> ParallelSender:
-    """The given mailer alone, or one ``SmtpMailer`` (connection) per parallel sender."""
-    if mailer is not None:
-        return ParallelSender(app, [mailer])
-    return ParallelSender(app, [SmtpMailer(app.settings.smtp) for _ in range(smtp_connections(app.settings))])
 
 
 SWITCH_INTERVAL_SECONDS = 0.0005
@@ -108,11 +88,11 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
     finally:
         sys.setswitchinterval(old_interval)
     report.sweep = sweep(app)          # reminders, overdue, digests … due now (intake.stages.sweep)
-    pool = make_sender(app, mailer)
+    mailer = mailer or SmtpMailer(app.settings.smtp)
     try:
-        _merge_send(report.send, pool.deliver_due())
+        report.send = deliver_due(app, mailer)
     finally:
-        pool.close()
+        mailer.close()
     return report
 
 
@@ -156,13 +136,6 @@ class _Background:
         if self._error is not None:
             raise self._error
         return self._value
-
-
-def _merge_send(into: SendReport, more: SendReport) -> None:
-    into.sent += more.sent
-    into.deferred += more.deferred
-    into.failed += more.failed
-    into.lines += more.lines
 
 
 def _merge(into: RunReport, more: RunReport) -> None:
@@ -226,19 +199,18 @@ class Daemon:
                 log.error("- ocr loop error: %s", exc, exc_info=True)
 
     def send_loop(self) -> None:
-        pool = make_sender(self.app)
+        mailer = SmtpMailer(self.app.settings.smtp)
         try:
             while not self.stop_event.is_set():
                 self.wake_send.wait(10)
                 self.wake_send.clear()
                 try:
-                    pool.deliver_due()
+                    deliver_due(self.app, mailer)
                 except Exception as exc:
                     log.error("- send loop error: %s", exc, exc_info=True)
-                    for mailer in pool.mailers:
-                        mailer.close()
+                    mailer.close()
         finally:
-            pool.close()
+            mailer.close()
 
     def sweep_loop(self) -> None:
         """Timed work (reminders, overdue, escalations, progress notices, digests): all from rows."""

@@ -97,6 +97,10 @@ class StaffRoster:
     def member(self, staff_id: str) -> StaffMember | None:
         return next((s for s in self.staff if s.id == staff_id), None)
 
+    def member_by_email(self, address: str | None) -> StaffMember | None:
+        a = (address or "").strip().lower()
+        return next((s for s in self.staff if s.email.lower() == a), None) if a else None
+
 
 @dataclass(frozen=True)
 class Settings:

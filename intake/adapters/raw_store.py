@@ -48,27 +48,23 @@ class RawStore:
         if target.exists() and target.stat().st_size == len(data):
             return StoredBlob(digest, target, len(data))
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with _ignore_missing():
-                os.unlink(tmp)
-            raise
-        _fsync_dir(target.parent)
+        write_atomically(target, data)
         return StoredBlob(digest, target, len(data))
 
 
-class _ignore_missing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        return exc_type is FileNotFoundError
+def write_atomically(path: Path, data: bytes) -> None:
+    """A complete file or none: temporary file in the same folder → fsync → rename → fsync the folder."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,10 +10,10 @@ whole or not at all; the audit trail records who printed which version.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from intake.adapters.raw_store import write_atomically
 
 
 class LetterError(Exception):
@@ -66,19 +66,6 @@ def _out_path(out: str) -> Path:
     if not path.parent.is_dir():
         raise LetterError(f"--out {out}: folder {path.parent} does not exist")
     return path
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _letter_date(value: str | None, tz):

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import datetime as _dt
 import json
-import os
 import re
 import signal
 import ssl
@@ -35,6 +34,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from intake.adapters.raw_store import write_atomically
 from intake.devservers.certs import TlsCa, create_ca
 from intake.devservers.dovecot import free_port
 
@@ -52,15 +52,6 @@ class SinkMessage:
     path: Path
     tls: bool
     authenticated_as: str | None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
 
 
 class _Handler:
@@ -142,9 +133,9 @@ class SmtpSink:
             "eml": f"{stem}.eml",
         }
         # sidecar first: once the .eml exists, its envelope is readable
-        _atomic_write(self.directory / f"{stem}.json",
+        write_atomically(self.directory / f"{stem}.json",
                       json.dumps(meta, ensure_ascii=False, indent=1).encode())
-        _atomic_write(self.directory / f"{stem}.eml", raw)
+        write_atomically(self.directory / f"{stem}.eml", raw)
         return "250 2.0.0 Ok: stored as " + stem
 
     # --------------------------------------------------------------- read

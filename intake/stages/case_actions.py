@@ -26,7 +26,7 @@ from intake.errors import IntakeError
 from intake.models import Case, CaseClock, Notice
 from intake.stages import clocks as clock_rows
 from intake.stages.corrections import CorrectionError, reassign
-from intake.stages.registration import _department, case_facts, enqueue
+from intake.stages.registration import _department, case_facts, customer_skip_reason, enqueue
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.actions")
@@ -49,19 +49,6 @@ def _handler(app, case: Case):
     if handler is None:
         raise ActionError(f"handler {case.handler_id!r} of {case.ref} is not in staff.toml")
     return handler, _department(app, handler.department)
-
-
-def customer_skip_reason(app, address: str | None) -> str | None:
-    """Why a notice cannot go to the customer by e-mail, or None."""
-    if not address:
-        return "no customer e-mail address known"
-    a = address.lower()
-    org = app.settings.organization
-    if a in app.rules.own_addresses or a.split("@")[-1] == org.domain:
-        return f"{address} is one of our own addresses"
-    if a.startswith(("mailer-daemon@", "postmaster@", "noreply@", "no-reply@")):
-        return f"{address} is a robot address"
-    return None
 
 
 def notify_customer(session: Session, app, case: Case, template: str, context: dict, *, key: str, kind: str,

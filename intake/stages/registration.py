@@ -212,23 +212,31 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
     return case
 
 
+def customer_skip_reason(app, address: str | None) -> str | None:
+    """Why no mail may go to ``address`` as a customer, or None: the loop guards every customer mail shares."""
+    if not address:
+        return "no customer e-mail address known"
+    a = address.lower()
+    if a in app.rules.own_addresses or a.split("@")[-1] == app.settings.organization.domain:
+        return f"{address} is one of our own addresses (loop protection)"
+    if a.startswith(("mailer-daemon@", "postmaster@", "noreply@", "no-reply@")):
+        return f"{address} is a robot address"
+    return None
+
+
 def ack_skip_reason(app, ack_to: str | None, decision: MessageDecision, session: Session, now: datetime,
                     purpose: str = "acknowledgement") -> str | None:
     """Why no acknowledgement goes out, or None. Loops are the worst failure of intake.
 
     ``purpose`` "fax-acknowledgement": ``ack_to`` is the fax gateway address, capped on its own.
     """
-    own = app.rules.own_addresses
     if decision.channel.channel is Channel.POST:
         return "postal request: the charter promises a phone call, not an e-mail to the scanner"
     if purpose == "acknowledgement" and decision.channel.channel is Channel.FAX and not app.settings.fax.email_copy:
         return "fax: the e-mail copy of the acknowledgement is switched off ([fax] email_copy = false)"
-    if not ack_to:
-        return "no customer e-mail address known"
-    if ack_to.lower() in own or ack_to.lower().split("@")[-1] == app.settings.organization.domain:
-        return f"{ack_to} is one of our own addresses (loop protection)"
-    if ack_to.lower().startswith(("mailer-daemon@", "postmaster@", "noreply@", "no-reply@")):
-        return f"{ack_to} is a robot address"
+    reason = customer_skip_reason(app, ack_to)
+    if reason is not None:
+        return reason
     limit = app.settings.processing.acks_per_sender_per_day
     if acks_sent_since(session, ack_to, now - ACK_WINDOW, purpose) >= limit:
         return f"{ack_to} already got {limit} acknowledgements in 24 h (loop protection)"

@@ -9,13 +9,16 @@ A row left in ``sending`` by a crash is sent again once its claim expires: the
 only window where a crash can cause a second copy is between the server's 250
 reply and our commit, microseconds wide; the same Message-ID lets the
 recipient's client fold the copies. A crash never drops a mail.
+
+One SMTP connection sends, one mail at a time: with several connections (or a
+sender running beside the process stage) a crash finds every other mail that
+had its 250 and not yet its commit in that window, and they would go out twice
+after the restart (tests/e2e/test_crash_safety.py).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -66,10 +69,6 @@ class Claimed:
     ref: str
 
 
-def claim_outbox(engine, now: datetime, limit: int) -> list[int]:
-    return [c.id for c in claim_outbox_rows(engine, now, limit)]
-
-
 def claim_outbox_rows(engine, now: datetime, limit: int) -> list[Claimed]:
     """Claim up to ``limit`` due rows and read them, in one committed transaction."""
     t = Outbox.__table__
@@ -108,93 +107,6 @@ def deliver_due(app, mailer: Mailer, limit: int = 10_000) -> SendReport:
             _deliver_one(app, mailer, item, report)
         limit -= len(items)
     return report
-
-
-class ParallelSender:
-    """``deliver_due`` over several SMTP connections at once, one worker thread each.
-
-    The calling thread claims due rows (in batches, as ``deliver_due`` does) and
-    hands them out; each worker takes one claimed row at a time through
-    ``_deliver_one`` — SMTP on its own connection, then the one transaction that
-    marks it sent — so every mail still goes claim → SMTP → commit. smtplib
-    waits on the server's replies with the GIL released, so while one
-    connection waits for a 250 (the server's fsync) the others send.
-    """
-
-    def __init__(self, app, mailers: list[Mailer]):
-        if not mailers:
-            raise ValueError("at least one mailer")
-        self.app = app
-        self.mailers = list(mailers)
-        self._queue: queue.Queue = queue.Queue(maxsize=2 * len(self.mailers))
-        self._lock = threading.Lock()
-        self._report = SendReport()
-        self._error: BaseException | None = None
-        self._threads: list[threading.Thread] = []
-
-    def _start(self) -> None:
-        if self._threads:
-            return
-        for i, mailer in enumerate(self.mailers):
-            t = threading.Thread(target=self._work, args=(mailer,), name=f"smtp-send-{i}", daemon=True)
-            t.start()
-            self._threads.append(t)
-
-    def _work(self, mailer: Mailer) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                mine = SendReport()
-                try:
-                    _deliver_one(self.app, mailer, item, mine)
-                except BaseException as exc:   # a database error: the row keeps its claim until it expires
-                    log.error("%s sending outbox %s failed: %s", item.ref, item.id, exc, exc_info=True)
-                    with self._lock:
-                        self._error = self._error or exc
-                with self._lock:
-                    _merge_report(self._report, mine)
-            finally:
-                self._queue.task_done()
-
-    def deliver_due(self, limit: int = 10_000) -> SendReport:
-        """Claim and send every due row (at most ``limit``); returns when all of them are done."""
-        with self._lock:
-            self._report = SendReport()
-        while limit > 0:
-            if self._error is not None:
-                break
-            items = claim_outbox_rows(self.app.engine, self.app.now(), min(limit, 50))
-            if not items:
-                break
-            self._start()
-            for item in items:
-                self._queue.put(item)
-            limit -= len(items)
-        self._queue.join()
-        with self._lock:
-            report, error, self._error = self._report, self._error, None
-        if error is not None:
-            raise error
-        return report
-
-    def close(self) -> None:
-        """Stop the workers and close every connection."""
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join()
-        self._threads = []
-        for mailer in self.mailers:
-            mailer.close()
-
-
-def _merge_report(into: SendReport, more: SendReport) -> None:
-    into.sent += more.sent
-    into.deferred += more.deferred
-    into.failed += more.failed
-    into.lines += more.lines
 
 
 def _message_bytes(app, item: Claimed) -> bytes:

@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 
 from intake.domain import replies
 from intake.domain.records import Kind, MessageDecision, ParsedMail, StaffMember
-from intake.domain.staff_commands import parse_staff_reply, tokens_in
+from intake.domain.staff_commands import own_text, parse_staff_reply, tokens_in
 from intake.models import Case, InboundMessage, Outbox
 from intake.stages.case_actions import ActionError, answer, answered, run_command
 from intake.stages.registration import enqueue
@@ -47,13 +47,6 @@ class StaffMail:
     reason: str                # why it was recognised so (audit)
 
 
-def staff_by_address(app, address: str | None) -> StaffMember | None:
-    a = (address or "").strip().lower()
-    if not a:
-        return None
-    return next((m for m in app.settings.roster.staff if m.email.lower() == a), None)
-
-
 def _is_intake(app, address: str) -> bool:
     intake = app.settings.organization.intake_address.lower()
     local, _, domain = intake.partition("@")
@@ -64,7 +57,7 @@ def _is_intake(app, address: str) -> bool:
 def recognise(session: Session, app, mail: ParsedMail, decision: MessageDecision) -> StaffMail | None:
     if decision.kind.kind in (Kind.AUTO_REPLY, Kind.BOUNCE, Kind.SPAM):
         return None
-    staff = staff_by_address(app, mail.from_address)
+    staff = app.settings.roster.member_by_email(mail.from_address)
     if staff is None:
         return None
     tokens = tokens_in(mail)
@@ -139,8 +132,6 @@ def apply(session: Session, app, row: InboundMessage, mail: ParsedMail, staff_ma
 
 
 def _command_lines(text: str) -> str:
-    from intake.domain.staff_commands import own_text
-
     lines = [l.strip() for l in own_text(text).splitlines() if l.strip().startswith("#")]
     return "\n".join(lines)[:500] or "(reply)"
 

@@ -46,7 +46,7 @@ from intake.domain.workdays import is_working_moment, needs_review_warning, to_s
 from intake.errors import ConfigErrors
 from intake.models import Case, CaseClock, Notice
 from intake.stages.clocks import LIVE_STATES, done_keys, refresh, reminder_rules, sync_case, to_clock
-from intake.stages.registration import case_facts, enqueue, facts_for_staff
+from intake.stages.registration import case_facts, customer_skip_reason, enqueue, facts_for_staff
 from intake.stages.rows import audit
 from intake.testing_hooks import crash_point
 
@@ -220,8 +220,6 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
         return
 
     if action.kind is ActionKind.PROGRESS:
-        from intake.stages.case_actions import customer_skip_reason   # the customer-mail loop guards
-
         reason = customer_skip_reason(app, case.customer_address)
         if reason is not None:
             audit(session, now, "progress-notice-skipped", case_id=case.id, detail={**detail, "reason": reason})
@@ -401,7 +399,7 @@ def review_warning(app, now: datetime, report: SweepReport) -> None:
             notice = _ledger(session, key, "calendar-review", now)
             path = str(app.settings.config_path("calendar.toml"))
             for address in admins:
-                member = next((s for s in app.settings.roster.staff if s.email.lower() == address.lower()), None)
+                member = app.settings.roster.member_by_email(address)
                 ctx = replies.calendar_review_context(member.name if member else "관리자", app.org, year, reviewed,
                                                       path)
                 item = enqueue(session, app, None, "calendar-review", "calendar-review", ctx, language="ko",
