@@ -17,6 +17,7 @@ from typing import Callable, Mapping
 from sqlalchemy.engine import Engine
 
 from intake.adapters.raw_store import RawStore
+from intake.adapters.sent_journal import SentJournal
 from intake.adapters.templates import TemplateStore
 from intake.db import make_engine
 from intake.domain.calendar_config import CalendarConfig, calendar_from_config, parse_calendar_config, parse_policies
@@ -86,6 +87,7 @@ class App:
     calendar_config: CalendarConfig
     policies: Mapping[str, DeadlinePolicy]
     templates: TemplateStore
+    sent_journal: SentJournal
     clock: Clock = system_clock
     worker_id: str = "intake"
     _calendars: dict = field(default_factory=dict)
@@ -131,6 +133,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine
         calendar_config=cal,
         policies=policies,
         templates=templates,
+        sent_journal=SentJournal(Path(settings.storage.path) / "outbox-accepted.log"),
         clock=clock,
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
     )

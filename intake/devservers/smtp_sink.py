@@ -52,6 +52,7 @@ class SinkMessage:
     path: Path
     tls: bool
     authenticated_as: str | None
+    received_at: _dt.datetime | None = None    # when the sink began storing it (before its 250)
 
 
 class _Handler:
@@ -149,7 +150,8 @@ class SmtpSink:
             out.append(SinkMessage(
                 number=int(m.group(1)), mail_from=meta["mail_from"],
                 rcpt_to=meta["rcpt_to"], raw=eml.read_bytes(), path=eml,
-                tls=meta["tls"], authenticated_as=meta.get("authenticated_as")))
+                tls=meta["tls"], authenticated_as=meta.get("authenticated_as"),
+                received_at=_dt.datetime.fromisoformat(meta["received_at"]) if meta.get("received_at") else None))
         out.sort(key=lambda s: s.number)
         return out
 

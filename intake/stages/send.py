@@ -5,15 +5,16 @@ Each row goes ``pending`` → ``sending`` (claimed, committed) → SMTP → ``se
 backoff; a permanent one (5xx) marks it ``failed`` and records why; after
 ``outbox_max_attempts`` temporary failures it is ``failed`` too, for a human.
 
-A row left in ``sending`` by a crash is sent again once its claim expires: the
-only window where a crash can cause a second copy is between the server's 250
-reply and our commit, microseconds wide; the same Message-ID lets the
-recipient's client fold the copies. A crash never drops a mail.
+A row left in ``sending`` by a crash is sent again once its claim expires,
+unless the accepted-mail journal (``intake/adapters/sent_journal.py``) shows
+the server already answered 250 for it: right after the 250, before the commit
+that may wait for the database's write lock, the sender appends the row's id
+there with one ``write(2)``. Such rows are marked sent, not sent twice. What
+remains is the microseconds between the server's 250 and that write, which no
+SMTP client can close (RFC 1047); both copies would carry the same Message-ID.
+A crash never drops a mail.
 
-One SMTP connection sends, one mail at a time: with several connections (or a
-sender running beside the process stage) a crash finds every other mail that
-had its 250 and not yet its commit in that window, and they would go out twice
-after the restart (tests/e2e/test_crash_safety.py).
+One SMTP connection sends, one mail at a time.
 """
 
 from __future__ import annotations
@@ -97,8 +98,37 @@ def claim_outbox_rows(engine, now: datetime, limit: int) -> list[Claimed]:
                     ref=r[10] or "-") for r in rows]
 
 
+def reconcile_interrupted(app, now: datetime, report: SendReport) -> None:
+    """Rows a crashed sender left in ``sending`` that the server had already accepted: mark them sent."""
+    t = Outbox.__table__
+    c = Case.__table__
+    stale = and_(t.c.status == "sending", t.c.claimed_until < now)
+    with app.engine.begin() as conn:
+        rows = conn.execute(sa_select(t.c.id, t.c.message_id, t.c.case_id, t.c.purpose, t.c.rcpt_to, c.c.ref)
+                            .select_from(t.outerjoin(c, c.c.id == t.c.case_id)).where(stale)).all()
+        if not rows:
+            return
+        accepted = app.sent_journal.accepted({r[0]: r[1] for r in rows})
+        for outbox_id, message_id, case_id, purpose, rcpt_to, ref in rows:
+            if outbox_id not in accepted:
+                continue
+            done = conn.execute(update(t).where(t.c.id == outbox_id, stale).values(
+                status="sent", sent_at=now, attempts=t.c.attempts + 1, claimed_until=None, last_error=None))
+            if done.rowcount != 1:
+                continue
+            conn.execute(insert(AuditEvent.__table__).values(audit_values(
+                now, f"sent:{purpose}", case_id=case_id,
+                detail={"to": rcpt_to, "message_id": message_id, "reconciled": "accepted before a crash"})))
+            report.sent += 1
+            line = f"{ref or '-'} {purpose} to {rcpt_to} was accepted before a crash: marked sent, not sent again"
+            report.lines.append(line)
+            log.warning(line)
+
+
 def deliver_due(app, mailer: Mailer, limit: int = 10_000) -> SendReport:
     report = SendReport()
+    app.sent_journal.rotate_if_large()
+    reconcile_interrupted(app, app.now(), report)
     while limit > 0:
         items = claim_outbox_rows(app.engine, app.now(), min(limit, 50))
         if not items:
@@ -130,6 +160,8 @@ def _deliver_one(app, mailer: Mailer, item: Claimed, report: SendReport) -> None
     except (PermanentDeliveryError, OSError, ValueError) as exc:
         _fail(app, outbox_id, f"{type(exc).__name__}: {exc}", now, report, ref)
         return
+    _journal_accepted(app, item)
+    crash_point("after-smtp-accepted")
     t = Outbox.__table__
     with app.engine.begin() as conn:
         conn.execute(update(t).where(t.c.id == outbox_id).values(
@@ -143,6 +175,13 @@ def _deliver_one(app, mailer: Mailer, item: Claimed, report: SendReport) -> None
     line = f"{ref} sent {item.purpose} to {item.rcpt_to} ({item.template} {item.template_version})"
     report.lines.append(line)
     log.info(line)
+
+
+def _journal_accepted(app, item: Claimed) -> None:
+    try:
+        app.sent_journal.record(item.id, item.message_id)
+    except OSError as exc:   # the commit below still records it; only the crash window widens
+        log.error("%s could not journal accepted mail %s: %s", item.ref, item.message_id, exc)
 
 
 def _defer(app, outbox_id: int, reason: str, now: datetime, report: SendReport, ref: str) -> None:

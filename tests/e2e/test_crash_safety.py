@@ -25,7 +25,28 @@ from tests.e2e.harness import REPO, make_env, sample_bytes
 MESSAGES = ["sample-001.eml", "sample-002.eml", "sample-003.eml", "sample-005.eml", "sample-006.eml"]
 
 
-def _assert_exactly_once(env, sink):
+def _copies_outside_the_smtp_window(sink, kills: list[float], window: float = 0.25) -> list[str]:
+    """Message-IDs the sink holds twice where the first copy was NOT being accepted as the daemon died.
+
+    SMTP has one window no client can close (RFC 1047): the server has stored the mail and is about to
+    answer 250 when the sender dies; the restarted sender cannot know and sends it again. The sender
+    journals every 250 before anything else, so a second copy is only possible when a kill landed
+    within the server's own store-and-answer time of the first copy; any other second copy is a bug.
+    """
+    first: dict[str, object] = {}
+    bad = []
+    for m in sink.messages():
+        mid = email.message_from_bytes(m.raw, policy=default_policy)["Message-ID"]
+        if mid not in first:
+            first[mid] = m
+            continue
+        start = first[mid].received_at.timestamp()
+        if not any(0 <= k - start <= window for k in kills) or first[mid].raw != m.raw:
+            bad.append(mid)
+    return bad
+
+
+def _assert_exactly_once(env, sink, kills: list[float] | None = None):
     with env.session() as s:
         rows = s.exec(select(InboundMessage)).all()
         assert len(rows) == len(MESSAGES), "one row per message"
@@ -38,8 +59,14 @@ def _assert_exactly_once(env, sink):
         task_ids = set(s.exec(select(Outbox.message_id).where(Outbox.purpose == "staff-task")).all())
     acks: dict[str, int] = {}
     tasks = 0
+    seen: set[str] = set()
+    if kills is not None:
+        assert _copies_outside_the_smtp_window(sink, kills) == [], "a mail went out twice outside SMTP's window"
     for m in sink.messages():
         msg = email.message_from_bytes(m.raw, policy=default_policy)
+        if kills is not None and msg["Message-ID"] in seen:
+            continue     # the second copy from a kill inside the window (checked above)
+        seen.add(msg["Message-ID"])
         if msg["Auto-Submitted"] == "auto-replied":
             acks[m.rcpt_to[0]] = acks.get(m.rcpt_to[0], 0) + 1
         elif msg["Message-ID"] in task_ids:
@@ -60,6 +87,7 @@ def _assert_exactly_once(env, sink):
     "before-process-commit:2",     # second message's case built but not committed
     "after-process-commit:3",      # third message committed, the rest not processed
     "before-smtp-send:2",          # claimed for sending, not sent
+    "after-smtp-accepted:3",       # the server said 250 to the third mail; not yet committed as sent
     "after-smtp-commit:4",         # four mails sent and recorded, the rest pending
 ])
 def test_sigkill_at_each_point_then_restart(tmp_path, dovecot, smtp_sink, point):
@@ -79,13 +107,15 @@ def test_sigkill_running_daemon_at_random_moments(tmp_path, dovecot, smtp_sink):
     for name in MESSAGES:
         env.append(sample_bytes(name))
     rng = random.Random(20261125)
+    kills: list[float] = []
     for attempt in range(3):
         proc = subprocess.Popen([sys.executable, "-m", "intake", "--config", str(env.config), "run"],
                                 cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 env={**os.environ, "INTAKE_TEST_CLOCK_SKEW_SECONDS": str(900 * attempt)})
         time.sleep(rng.uniform(0.3, 1.5))
+        kills.append(time.time())
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     final = env.run_cli("run", "--once", env={"INTAKE_TEST_CLOCK_SKEW_SECONDS": "3600"})
     assert final.returncode == 0, final.stderr[-3000:]
-    _assert_exactly_once(env, smtp_sink)
+    _assert_exactly_once(env, smtp_sink, kills)
