@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                    "run", "--once"]
         elif args.py_spy:
             spy = os.environ.get("PYSPY") or shutil.which("py-spy") or "py-spy"
-            cmd = [spy, "record", "--idle", "--threads", "--rate", "250", "--format", "raw", "-o",
+            cmd = [spy, "record", "--idle", "--threads", "--subprocesses", "--rate", "100", "--format", "raw", "-o",
                    str(args.py_spy.resolve()), "--", *cmd]
         with open(log_path, "wb") as logf:
             t0 = time.perf_counter()

@@ -133,7 +133,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine
         calendar_config=cal,
         policies=policies,
         templates=templates,
-        sent_journal=SentJournal(Path(settings.storage.path) / "outbox-accepted.log"),
+        sent_journal=SentJournal(Path(settings.storage.path) / "journal" / "outbox-accepted.log"),
         clock=clock,
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
     )

@@ -25,6 +25,7 @@ from intake.adapters.smtp_mailer import SmtpMailer
 from intake.runner import RunReport, process_ocr, process_received
 from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport, fetch_once
+from intake.senders import ForkedSender, SenderPool
 from intake.stages.send import SendReport, deliver_due
 from intake.stages.sweep import SweepReport, sweep
 
@@ -52,27 +53,36 @@ Python's 5 ms default the fetch thread, whose IMAP reply or fsync has arrived, w
 5 ms for the CPU-bound process stage to let go, at every step."""
 
 
-def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None) -> OnceReport:
+def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None,
+             fork_sender: bool = False) -> OnceReport:
     """Fetch everything pending, process it (OCR included), send what is due, return.
 
-    Fetching overlaps processing: a fetch thread stores and commits messages
-    batch by batch (store → commit → mark on the server) while the process
-    stage works through what is committed. Sending comes after processing,
-    each mail claim → SMTP → commit exactly as in ``deliver_due``: a sender
-    running beside the process stage would have a mail between the server's
-    250 and our commit whenever a crash hits the process stage, and that mail
-    would go out twice after the restart (tests/e2e/test_crash_safety.py).
+    The stages overlap: a fetch thread stores and commits messages batch by
+    batch (store → commit → mark on the server) while the process stage works
+    through what is committed, and the senders (``intake.senders``: ``[smtp]
+    connections`` SMTP connections) deliver each mail as soon as its case is
+    committed. ``fork_sender`` runs the senders in a child process (the CLI does:
+    sending then does not compete with processing for the interpreter lock);
+    otherwise they are threads. With ``mailer`` given, that one connection sends,
+    after processing. Whatever is killed where, the outbox and the accepted-mail
+    journal keep each mail sent exactly once (tests/e2e/test_crash_safety.py).
     """
     report = OnceReport()
+    senders = None
+    if mailer is None:
+        factory = lambda: SmtpMailer(app.settings.smtp)  # noqa: E731
+        senders = (ForkedSender(app, factory) if fork_sender
+                   else SenderPool(app, factory, app.settings.smtp.connections, poll_seconds=0.2)).start()
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(old_interval, SWITCH_INTERVAL_SECONDS))
     try:
+        wake = senders.wake if senders is not None else None
         fetcher = _Background(lambda: _fetch(app, imap_factory), "run-once-fetch")
         fetcher.start()
         try:
             while True:
                 fetched_all = fetcher.done.is_set()
-                more = process_received(app)
+                more = process_received(app, on_commit=wake)
                 _merge(report.process, more)
                 if fetched_all:
                     break
@@ -84,15 +94,17 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
         reader = page_reader or make_page_reader()
         report.ocr = process_ocr(app, reader, limit=10_000)
         if report.ocr.processed:
-            _merge(report.process, process_received(app))
+            _merge(report.process, process_received(app, on_commit=wake))
+        report.sweep = sweep(app)          # reminders, overdue, digests … due now (intake.stages.sweep)
     finally:
         sys.setswitchinterval(old_interval)
-    report.sweep = sweep(app)          # reminders, overdue, digests … due now (intake.stages.sweep)
-    mailer = mailer or SmtpMailer(app.settings.smtp)
-    try:
-        report.send = deliver_due(app, mailer)
-    finally:
-        mailer.close()
+        if senders is not None:
+            report.send = senders.finish()
+    if mailer is not None:
+        try:
+            report.send = deliver_due(app, mailer)
+        finally:
+            mailer.close()
     return report
 
 
@@ -199,18 +211,19 @@ class Daemon:
                 log.error("- ocr loop error: %s", exc, exc_info=True)
 
     def send_loop(self) -> None:
-        mailer = SmtpMailer(self.app.settings.smtp)
+        """``[smtp] connections`` senders, woken when the process stage or the sweeper queued mail."""
+        pool = SenderPool(self.app, lambda: SmtpMailer(self.app.settings.smtp),
+                          self.app.settings.smtp.connections, poll_seconds=10)
         try:
+            pool.start()
             while not self.stop_event.is_set():
                 self.wake_send.wait(10)
                 self.wake_send.clear()
-                try:
-                    deliver_due(self.app, mailer)
-                except Exception as exc:
-                    log.error("- send loop error: %s", exc, exc_info=True)
-                    mailer.close()
+                pool.wake()
+        except Exception as exc:
+            log.error("- send loop error: %s", exc, exc_info=True)
         finally:
-            mailer.close()
+            pool.stop()
 
     def sweep_loop(self) -> None:
         """Timed work (reminders, overdue, escalations, progress notices, digests): all from rows."""

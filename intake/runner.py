@@ -66,9 +66,10 @@ def claim_rows(engine, stage: str, now: datetime, limit: int) -> list[InboundMes
     return sorted(rows, key=lambda r: r.id)
 
 
-def process_received(app, limit: int = 10**9) -> RunReport:
+def process_received(app, limit: int = 10**9, on_commit=None) -> RunReport:
     """Run the process stage over every claimable ``received`` (and ``ocr-done``) message
-    (at most ``limit``; the default is effectively all of them)."""
+    (at most ``limit``; the default is effectively all of them). ``on_commit()`` is called after
+    each message's transaction (the sender is told new mail may be due)."""
     report = RunReport()
     while limit > 0:
         now = app.now()
@@ -78,6 +79,8 @@ def process_received(app, limit: int = 10**9) -> RunReport:
             break
         for snapshot in rows:
             _run_one(app, snapshot.id, report, _parse, _decide_and_apply, snapshot=snapshot)
+            if on_commit is not None:
+                on_commit()
         limit -= len(rows)
     return report
 

@@ -314,7 +314,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         errors.append(ConfigError(path, "imap.ca_file", f"file not found: {imap.ca_file}"))
 
     smtp_keys = {"host", "port", "security", "username", "password_env", "password_file", "password", "from_address",
-                 "ca_file", "timeout_seconds"}
+                 "ca_file", "timeout_seconds", "connections"}
     sm = _Section(path, "smtp", data.get("smtp"), errors, smtp_keys)
     ds = SmtpSettings()
     smtp_username = sm.get("username", str, ds.username)
@@ -327,6 +327,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         from_address=sm.get("from_address", str, ds.from_address, _address).lower(),
         ca_file=sm.path("ca_file", None, base),
         timeout_seconds=sm.get("timeout_seconds", float, ds.timeout_seconds, _positive),
+        connections=sm.get("connections", int, ds.connections,
+                           lambda v: None if 1 <= v <= 16 else f"must be 1-16 parallel connections, got {v!r}"),
     )
     if smtp.ca_file is not None and not smtp.ca_file.is_file():
         errors.append(ConfigError(path, "smtp.ca_file", f"file not found: {smtp.ca_file}"))

@@ -44,3 +44,4 @@ class SmtpSettings:
     from_address: str = "consulting@sonosa.or.kr"
     ca_file: Path | None = None
     timeout_seconds: float = 30.0
+    connections: int = 4             # parallel SMTP connections of the sender

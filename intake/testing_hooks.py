@@ -11,6 +11,14 @@ import os
 import signal
 
 _counts: dict[str, int] = {}
+_parent_pid: int | None = None
+
+
+def kill_parent_on_crash(parent_pid: int) -> None:
+    """In a helper child process (the forked sender): a crash point kills the parent too, so the
+    test sees the whole ``run --once`` die at that point, as it would without the child."""
+    global _parent_pid
+    _parent_pid = parent_pid
 
 
 def crash_point(name: str) -> None:
@@ -22,6 +30,8 @@ def crash_point(name: str) -> None:
         return
     _counts[name] = _counts.get(name, 0) + 1
     if _counts[name] >= int(nth or 1):
+        if _parent_pid is not None:
+            os.kill(_parent_pid, signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
 
 

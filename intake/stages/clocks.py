@@ -66,9 +66,7 @@ def start_clock(session: Session, app, case: Case, policy_id: str, started_at: d
         raise ClockError(f"unknown policy {policy_id!r}")
     row = CaseClock(case_id=case.id, policy=policy_id, state=ClockState.RUNNING.value, started_at=started_at,
                     pauses="[]", created_at=now)
-    session.add(row)
-    session.flush()
-    due = refresh(session, app, row, now)
+    due = refresh(session, app, row, now)      # a new row has no notices yet: nothing to look up, no flush
     audit(session, now, "clock-started", case_id=case.id, actor=actor,
           detail={"policy": policy_id, "started": started_at.isoformat(), "due": due.isoformat() if due else None})
     if sync:

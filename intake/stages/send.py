@@ -125,18 +125,32 @@ def reconcile_interrupted(app, now: datetime, report: SendReport) -> None:
             log.warning(line)
 
 
-def deliver_due(app, mailer: Mailer, limit: int = 10_000) -> SendReport:
+def deliver_due(app, mailer: Mailer, limit: int = 10_000, *, batch: int = 50) -> SendReport:
+    """Send everything due now over ``mailer`` (at most ``limit`` mails), ``batch`` claimed at a time."""
     report = SendReport()
     app.sent_journal.rotate_if_large()
     reconcile_interrupted(app, app.now(), report)
     while limit > 0:
-        items = claim_outbox_rows(app.engine, app.now(), min(limit, 50))
-        if not items:
+        if not deliver_claimed(app, mailer, min(limit, batch), report):
             break
-        for item in items:
-            _deliver_one(app, mailer, item, report)
-        limit -= len(items)
+        limit -= batch
     return report
+
+
+def deliver_claimed(app, mailer: Mailer, batch: int, report: SendReport) -> int:
+    """Claim up to ``batch`` due rows and send them: each accepted mail is journalled at once, and
+    the batch is marked sent in one transaction (the journal covers a crash before it). Returns
+    how many rows were claimed (0: nothing is due)."""
+    items = claim_outbox_rows(app.engine, app.now(), batch)
+    accepted: list[tuple[Claimed, datetime]] = []
+    try:
+        for item in items:
+            now = app.now()
+            if _send_one(app, mailer, item, now, report):
+                accepted.append((item, now))
+    finally:
+        _mark_sent(app, accepted, report)
+    return len(items)
 
 
 def _message_bytes(app, item: Claimed) -> bytes:
@@ -145,36 +159,44 @@ def _message_bytes(app, item: Claimed) -> bytes:
     return item.raw
 
 
-def _deliver_one(app, mailer: Mailer, item: Claimed, report: SendReport) -> None:
-    """Claimed (committed) → SMTP → one transaction marking it sent, with its audit event."""
-    outbox_id, ref = item.id, item.ref
+def _send_one(app, mailer: Mailer, item: Claimed, now: datetime, report: SendReport) -> bool:
+    """Claimed (committed) → SMTP → journal. True when the server accepted it; a refusal or a
+    temporary failure is recorded (deferred or failed) in its own transaction."""
     rcpts = [r.strip() for r in item.rcpt_to.split(",") if r.strip()]
-    now = app.now()
     try:
         raw = _message_bytes(app, item)
         crash_point("before-smtp-send")
         mailer.send(raw, item.mail_from, rcpts)
     except TemporaryDeliveryError as exc:
-        _defer(app, outbox_id, str(exc), now, report, ref)
-        return
+        _defer(app, item.id, str(exc), now, report, item.ref)
+        return False
     except (PermanentDeliveryError, OSError, ValueError) as exc:
-        _fail(app, outbox_id, f"{type(exc).__name__}: {exc}", now, report, ref)
-        return
+        _fail(app, item.id, f"{type(exc).__name__}: {exc}", now, report, item.ref)
+        return False
     _journal_accepted(app, item)
     crash_point("after-smtp-accepted")
+    return True
+
+
+def _mark_sent(app, accepted: list[tuple[Claimed, datetime]], report: SendReport) -> None:
+    """One transaction: every accepted mail of the batch ``sent``, each with its audit event."""
+    if not accepted:
+        return
     t = Outbox.__table__
     with app.engine.begin() as conn:
-        conn.execute(update(t).where(t.c.id == outbox_id).values(
-            status="sent", sent_at=now, attempts=t.c.attempts + 1, claimed_until=None, last_error=None))
-        conn.execute(insert(AuditEvent.__table__).values(audit_values(
+        for item, now in accepted:
+            conn.execute(update(t).where(t.c.id == item.id).values(
+                status="sent", sent_at=now, attempts=t.c.attempts + 1, claimed_until=None, last_error=None))
+        conn.execute(insert(AuditEvent.__table__), [audit_values(
             now, f"sent:{item.purpose}", case_id=item.case_id,
             detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
-                    "template_version": item.template_version})))
-    crash_point("after-smtp-commit")
-    report.sent += 1
-    line = f"{ref} sent {item.purpose} to {item.rcpt_to} ({item.template} {item.template_version})"
-    report.lines.append(line)
-    log.info(line)
+                    "template_version": item.template_version}) for item, now in accepted])
+    for item, _ in accepted:
+        crash_point("after-smtp-commit")
+        report.sent += 1
+        line = f"{item.ref} sent {item.purpose} to {item.rcpt_to} ({item.template} {item.template_version})"
+        report.lines.append(line)
+        log.info(line)
 
 
 def _journal_accepted(app, item: Claimed) -> None:

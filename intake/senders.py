@@ -1,0 +1,215 @@
+"""Senders: the outbox drained over several SMTP connections, beside the other stages.
+
+``SenderPool`` runs ``[smtp] connections`` threads, each with its own SMTP
+connection, each claiming a small batch of due outbox rows at a time
+(``intake.stages.send.deliver_claimed``); an idle worker waits until
+``wake()`` (new rows committed) or a short poll interval. The daemon runs one
+in-process.
+
+``ForkedSender`` runs a ``SenderPool`` in a child process for ``run --once``,
+so that sending (TLS, SMTP round trips, its commits) does not compete for the
+interpreter lock with the CPU-bound process stage. The parent wakes it through
+a pipe after each commit and closes the pipe when nothing more will be queued;
+the child then sends what is due and reports back. When the parent is killed
+its end of the pipe closes just the same: the child finishes the mail it has in
+hand and what is already committed, then exits. It is not killed with the
+parent: a sender killed between the SMTP server's store and its 250 would leave
+a mail that goes out twice, and the parent's crash would often land exactly
+there (the child sends each mail the moment the parent commits it).
+
+Crash safety is the sender's own (``intake/stages/send.py``): a mail the
+server accepted is journalled before anything else, so a crash of either
+process never sends it twice, and a claimed mail not yet sent is sent after
+its claim expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import threading
+import time
+from typing import Callable
+
+from intake import testing_hooks
+from intake.stages.send import Mailer, SendReport, deliver_claimed, reconcile_interrupted
+
+log = logging.getLogger("intake.send")
+
+BATCH = 10
+"""Rows a worker claims at a time: small, so the connections share the work."""
+
+LINGER_SECONDS = 0.05
+"""A woken worker waits this long before it claims, so that one claim (a write transaction) takes
+the mail of several commits instead of one each; mail a few tens of milliseconds later is no loss."""
+
+
+def merge_reports(into: SendReport, more: SendReport) -> None:
+    into.sent += more.sent
+    into.deferred += more.deferred
+    into.failed += more.failed
+    into.lines += more.lines
+
+
+class SenderPool:
+    def __init__(self, app, mailer_factory: Callable[[], Mailer], connections: int, *,
+                 poll_seconds: float = 1.0):
+        self.app = app
+        self.mailer_factory = mailer_factory
+        self.connections = max(1, connections)
+        self.poll_seconds = poll_seconds
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._finishing = False
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+        self._reports = [SendReport() for _ in range(self.connections)]
+        self._errors: list[BaseException] = []
+
+    def start(self) -> "SenderPool":
+        try:
+            self.app.sent_journal.rotate_if_large()
+            reconcile_interrupted(self.app, self.app.now(), self._reports[0])
+        except Exception as exc:   # the workers' own claims still work; the next start tries again
+            log.error("- could not reconcile interrupted mail: %s", exc, exc_info=True)
+        self._threads = [threading.Thread(target=self._work, args=(i,), name=f"sender-{i}", daemon=True)
+                         for i in range(self.connections)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def wake(self) -> None:
+        """New rows may be due: an idle worker claims again (and wakes the next if it found a full batch)."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify()
+
+    def finish(self) -> SendReport:
+        """Send everything due now, then stop; the merged report of all workers."""
+        with self._cond:
+            self._finishing = True
+            self._cond.notify_all()
+        return self._join()
+
+    def stop(self, timeout: float = 15) -> SendReport:
+        """Stop after the batches in hand (the daemon's shutdown)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        return self._join(timeout)
+
+    def _join(self, timeout: float | None = None) -> SendReport:
+        for t in self._threads:
+            t.join(timeout)
+        total = SendReport()
+        for r in self._reports:
+            merge_reports(total, r)
+        if self._errors:
+            raise self._errors[0]
+        return total
+
+    def _work(self, index: int) -> None:
+        report = self._reports[index]
+        mailer = self.mailer_factory()
+        try:
+            while not self._stopping:
+                with self._cond:
+                    seen = self._generation
+                try:
+                    claimed = deliver_claimed(self.app, mailer, BATCH, report)
+                except Exception as exc:   # a database or store error: log it, drop the connection, go on
+                    log.error("- sender %d error: %s", index, exc, exc_info=True)
+                    mailer.close()
+                    if self._finishing:
+                        self._errors.append(exc)
+                        return
+                    claimed = 0
+                if claimed >= BATCH:       # there may be more: another worker can take some
+                    self.wake()
+                    continue
+                with self._cond:
+                    if self._finishing or self._stopping:
+                        if not claimed:
+                            return
+                        continue
+                    if self._generation == seen:
+                        self._cond.wait(self.poll_seconds)
+                    lingering = not (self._finishing or self._stopping)
+                if lingering:
+                    time.sleep(LINGER_SECONDS)
+        finally:
+            mailer.close()
+
+
+class ForkedSender:
+    """A ``SenderPool`` in a child process (see the module docstring). Fork it before starting threads."""
+
+    def __init__(self, app, mailer_factory: Callable[[], Mailer]):
+        self.app = app
+        self.mailer_factory = mailer_factory
+        self.pid: int | None = None
+        self._wake_w: int | None = None
+        self._result_r: int | None = None
+
+    def start(self) -> "ForkedSender":
+        wake_r, wake_w = os.pipe()
+        result_r, result_w = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:                                       # the child
+            code = 1
+            try:
+                os.close(wake_w)
+                os.close(result_r)
+                testing_hooks.kill_parent_on_crash(parent)
+                code = self._child(wake_r, result_w)
+            except BaseException:                          # noqa: BLE001 - reported by the exit code
+                log.exception("- forked sender failed")
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        os.close(wake_r)
+        os.close(result_w)
+        os.set_blocking(wake_w, False)
+        self.pid, self._wake_w, self._result_r = pid, wake_w, result_r
+        return self
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b".")
+        except BlockingIOError:        # the pipe is full: the child has wake-ups pending anyway
+            pass
+        except BrokenPipeError:        # the child is gone: finish() reports it
+            pass
+
+    def finish(self) -> SendReport:
+        """No more rows will be queued: the child sends what is due, reports and exits."""
+        os.close(self._wake_w)
+        chunks = []
+        while chunk := os.read(self._result_r, 1 << 16):
+            chunks.append(chunk)
+        os.close(self._result_r)
+        _, status = os.waitpid(self.pid, 0)
+        if status != 0 or not chunks:
+            raise RuntimeError(f"the forked sender exited with status {status:#x}")
+        return pickle.loads(b"".join(chunks))
+
+    def _child(self, wake_r: int, result_w: int) -> int:
+        self.app.engine.dispose(close=False)    # the parent's connections are the parent's
+        pool = SenderPool(self.app, self.mailer_factory, self.app.settings.smtp.connections,
+                          poll_seconds=0.5).start()
+        try:
+            while os.read(wake_r, 4096):        # b"" = the parent closed it: finish
+                pool.wake()
+        finally:
+            report = pool.finish()
+        view = memoryview(pickle.dumps(report))
+        try:
+            while view:
+                view = view[os.write(result_w, view):]
+        except BrokenPipeError:       # the parent is gone (killed): what was due is sent all the same
+            log.warning("- run --once ended before its sender: %d sent, %d deferred, %d failed after it",
+                        report.sent, report.deferred, report.failed)
+        os.close(result_w)
+        return 0
