@@ -33,12 +33,13 @@ import time
 from typing import Callable
 
 from intake import testing_hooks
-from intake.stages.send import Mailer, SendReport, deliver_claimed, reconcile_interrupted
+from intake.stages.send import Accepted, Mailer, SendReport, deliver_claimed, mark_sent, reconcile_interrupted
 
 log = logging.getLogger("intake.send")
 
-BATCH = 10
-"""Rows a worker claims at a time: small, so the connections share the work."""
+BATCH = 20
+"""Rows a worker claims at a time: small enough that the connections share the work, large
+enough that the claims (write transactions, each an fsync) stay few."""
 
 LINGER_SECONDS = 0.05
 """A woken worker waits this long before it claims, so that one claim (a write transaction) takes
@@ -112,12 +113,13 @@ class SenderPool:
     def _work(self, index: int) -> None:
         report = self._reports[index]
         mailer = self.mailer_factory()
+        unmarked: list[Accepted] = []
         try:
             while not self._stopping:
                 with self._cond:
                     seen = self._generation
                 try:
-                    claimed = deliver_claimed(self.app, mailer, BATCH, report)
+                    claimed = deliver_claimed(self.app, mailer, BATCH, report, unmarked)
                 except Exception as exc:   # a database or store error: log it, drop the connection, go on
                     log.error("- sender %d error: %s", index, exc, exc_info=True)
                     mailer.close()
@@ -139,7 +141,10 @@ class SenderPool:
                 if lingering:
                     time.sleep(LINGER_SECONDS)
         finally:
-            mailer.close()
+            try:
+                mark_sent(self.app, unmarked, report)
+            finally:
+                mailer.close()
 
 
 class ForkedSender:

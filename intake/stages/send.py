@@ -72,6 +72,11 @@ class Claimed:
 
 def claim_outbox_rows(engine, now: datetime, limit: int) -> list[Claimed]:
     """Claim up to ``limit`` due rows and read them, in one committed transaction."""
+    with engine.begin() as conn:
+        return _claim_in(conn, now, limit)
+
+
+def _claim_in(conn, now: datetime, limit: int) -> list[Claimed]:
     t = Outbox.__table__
     c = Case.__table__
     claimable = or_(
@@ -79,20 +84,19 @@ def claim_outbox_rows(engine, now: datetime, limit: int) -> list[Claimed]:
         and_(t.c.status == "sending", t.c.claimed_until < now),   # a crashed sender's claim
     )
     candidates = sa_select(t.c.id).where(claimable).order_by(t.c.id).limit(limit)
-    if not is_sqlite(engine):
+    if not is_sqlite(conn.engine):
         candidates = candidates.with_for_update(skip_locked=True)
     stmt = (update(t).where(t.c.id.in_(candidates.scalar_subquery()), claimable)
             .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
             .returning(t.c.id))
-    with engine.begin() as conn:
-        ids = sorted(r[0] for r in conn.execute(stmt).all())
-        if not ids:
-            return []
-        rows = conn.execute(
-            sa_select(t.c.id, t.c.case_id, t.c.purpose, t.c.message_id, t.c.mail_from, t.c.rcpt_to, t.c.raw,
-                      t.c.attach_raw_path, t.c.template, t.c.template_version, c.c.ref)
-            .select_from(t.outerjoin(c, c.c.id == t.c.case_id))
-            .where(t.c.id.in_(ids)).order_by(t.c.id)).all()
+    ids = sorted(r[0] for r in conn.execute(stmt).all())
+    if not ids:
+        return []
+    rows = conn.execute(
+        sa_select(t.c.id, t.c.case_id, t.c.purpose, t.c.message_id, t.c.mail_from, t.c.rcpt_to, t.c.raw,
+                  t.c.attach_raw_path, t.c.template, t.c.template_version, c.c.ref)
+        .select_from(t.outerjoin(c, c.c.id == t.c.case_id))
+        .where(t.c.id.in_(ids)).order_by(t.c.id)).all()
     return [Claimed(id=r[0], case_id=r[1], purpose=r[2], message_id=r[3], mail_from=r[4], rcpt_to=r[5],
                     raw=bytes(r[6]), attach_raw_path=r[7], template=r[8], template_version=r[9],
                     ref=r[10] or "-") for r in rows]
@@ -130,26 +134,45 @@ def deliver_due(app, mailer: Mailer, limit: int = 10_000, *, batch: int = 50) ->
     report = SendReport()
     app.sent_journal.rotate_if_large()
     reconcile_interrupted(app, app.now(), report)
-    while limit > 0:
-        if not deliver_claimed(app, mailer, min(limit, batch), report):
-            break
-        limit -= batch
+    unmarked: list[Accepted] = []
+    try:
+        while limit > 0:
+            if not deliver_claimed(app, mailer, min(limit, batch), report, unmarked):
+                break
+            limit -= batch
+    finally:
+        mark_sent(app, unmarked, report)
     return report
 
 
-def deliver_claimed(app, mailer: Mailer, batch: int, report: SendReport) -> int:
-    """Claim up to ``batch`` due rows and send them: each accepted mail is journalled at once, and
-    the batch is marked sent in one transaction (the journal covers a crash before it). Returns
-    how many rows were claimed (0: nothing is due)."""
-    items = claim_outbox_rows(app.engine, app.now(), batch)
-    accepted: list[tuple[Claimed, datetime]] = []
+Accepted = tuple[Claimed, datetime]
+"""A mail the server accepted (journalled), with when; not yet marked sent in the database."""
+
+
+def deliver_claimed(app, mailer: Mailer, batch: int, report: SendReport, unmarked: list[Accepted]) -> int:
+    """One round: a transaction that marks ``unmarked`` (the previous round's accepted mail) sent
+    and claims up to ``batch`` due rows; then each is sent and journalled the moment the server
+    accepts it. A full batch leaves its accepted mail in ``unmarked`` for the next round's
+    transaction (the journal covers a crash meanwhile; call ``mark_sent`` after the last round);
+    a short one marks it at once. Returns how many rows were claimed (0: nothing is due)."""
+    with app.engine.begin() as conn:
+        _mark_sent_in(conn, unmarked)
+        items = _claim_in(conn, app.now(), batch)
+    _report_sent(unmarked, report)
+    unmarked.clear()
+    accepted: list[Accepted] = []
     try:
         for item in items:
             now = app.now()
             if _send_one(app, mailer, item, now, report):
                 accepted.append((item, now))
-    finally:
-        _mark_sent(app, accepted, report)
+    except BaseException:
+        mark_sent(app, accepted, report)
+        raise
+    if len(items) < batch:
+        mark_sent(app, accepted, report)
+    else:
+        unmarked.extend(accepted)
     return len(items)
 
 
@@ -178,19 +201,30 @@ def _send_one(app, mailer: Mailer, item: Claimed, now: datetime, report: SendRep
     return True
 
 
-def _mark_sent(app, accepted: list[tuple[Claimed, datetime]], report: SendReport) -> None:
-    """One transaction: every accepted mail of the batch ``sent``, each with its audit event."""
+def mark_sent(app, accepted: list[Accepted], report: SendReport) -> None:
+    """One transaction: every accepted mail ``sent``, each with its audit event."""
+    if accepted:
+        with app.engine.begin() as conn:
+            _mark_sent_in(conn, accepted)
+        _report_sent(accepted, report)
+        accepted.clear()
+
+
+def _mark_sent_in(conn, accepted: list[Accepted]) -> None:
     if not accepted:
         return
     t = Outbox.__table__
-    with app.engine.begin() as conn:
-        for item, now in accepted:
-            conn.execute(update(t).where(t.c.id == item.id).values(
-                status="sent", sent_at=now, attempts=t.c.attempts + 1, claimed_until=None, last_error=None))
-        conn.execute(insert(AuditEvent.__table__), [audit_values(
-            now, f"sent:{item.purpose}", case_id=item.case_id,
-            detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
-                    "template_version": item.template_version}) for item, now in accepted])
+    for item, now in accepted:
+        conn.execute(update(t).where(t.c.id == item.id).values(
+            status="sent", sent_at=now, attempts=t.c.attempts + 1, claimed_until=None, last_error=None))
+    conn.execute(insert(AuditEvent.__table__), [audit_values(
+        now, f"sent:{item.purpose}", case_id=item.case_id,
+        detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
+                "template_version": item.template_version}) for item, now in accepted])
+
+
+def _report_sent(accepted: list[Accepted], report: SendReport) -> None:
+    """After the commit: count and log what is now recorded as sent."""
     for item, _ in accepted:
         crash_point("after-smtp-commit")
         report.sent += 1
