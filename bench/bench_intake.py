@@ -462,7 +462,11 @@ def main(argv: list[str] | None = None) -> int:
         if floor_sent != args.n:
             raise RuntimeError(f"floor: the sink received {floor_sent} messages, expected {args.n}")
         composite = 1.0 / sum(1.0 / floor[k]["rate"] for k in ("imap", "parse", "db", "render_send"))
-        results["floor"] = {**floor, "composite_rate": composite, "max_rss_kib": floor_rss,
+        # The same floor with the mail intake really sends per message: two (acknowledgement + task).
+        composite_two = 1.0 / (sum(1.0 / floor[k]["rate"] for k in ("imap", "parse", "db"))
+                               + 2.0 / floor["render_send"]["rate"])
+        results["floor"] = {**floor, "composite_rate": composite, "composite_two_mails_rate": composite_two,
+                            "max_rss_kib": floor_rss,
                             "sink_received": floor_sent}
 
         # ---------------------------------------------------------- (b) intake run --once
@@ -510,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                              "db": counts, "sink_received": delivered, "verified": not problems,
                              "problems": problems, "profiled": bool(args.profile or args.py_spy)}
         results["ratio"] = results["intake"]["rate"] / composite
+        results["ratio_two_mails"] = results["intake"]["rate"] / composite_two
         results["target_ratio"] = TARGET_RATIO
         if problems:
             ok = False
@@ -569,6 +574,8 @@ def print_table(r: dict) -> None:
         print(f"    {label:<62} {fmt_rate(f[key]['rate'])}  {f[key]['seconds']:9.3f}")
     print(f"    {'composite floor = 1 / Σ 1/rate  (one mail sent per message)':<62} "
           f"{fmt_rate(f['composite_rate'])}  {n / f['composite_rate']:9.3f}")
+    print(f"    {'  the same with two mails sent per message, as intake sends':<62} "
+          f"{fmt_rate(f['composite_two_mails_rate'])}  {n / f['composite_two_mails_rate']:9.3f}")
     print()
     print("(b) intake run --once (subprocess, after `intake db upgrade`)         msg/s     seconds")
     print(f"    {'end to end, wall clock incl. interpreter start-up':<62} {fmt_rate(b['rate'])}  {b['seconds']:9.3f}")
@@ -587,6 +594,8 @@ def print_table(r: dict) -> None:
     verdict = "meets" if ratio >= r["target_ratio"] else "BELOW"
     print(f"(c) ratio b / composite floor = {b['rate']:.1f} / {f['composite_rate']:.1f} = {ratio:.2f}"
           f"   (target ≥ {r['target_ratio']}: {verdict})")
+    print(f"    like for like (two mails per message in the floor too): {b['rate']:.1f} / "
+          f"{f['composite_two_mails_rate']:.1f} = {r['ratio_two_mails']:.2f}   (information; the target is on the line above)")
     print()
     print("peak memory (max RSS, from wait4 of each child process)")
     print(f"    floor process   {f['max_rss_kib'] / 1024:8.1f} MiB")

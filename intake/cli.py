@@ -104,7 +104,7 @@ def cmd_run(args) -> int:
     app = build_app(settings, clock=_clock())
     require_current_schema(app.engine)
     if args.once:
-        report = run_once(app, fork_sender=True)
+        report = run_once(app, fork=True)
         print_once_report(app, report)
         return 0
     return Daemon(app).run()

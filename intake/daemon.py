@@ -25,6 +25,7 @@ from intake.adapters.smtp_mailer import SmtpMailer
 from intake.runner import RunReport, process_ocr, process_received
 from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport, fetch_once
+from intake.forking import fork_child
 from intake.senders import ForkedSender, SenderPool
 from intake.stages.send import SendReport, deliver_due
 from intake.stages.sweep import SweepReport, sweep
@@ -54,36 +55,41 @@ Python's 5 ms default the fetch thread, whose IMAP reply or fsync has arrived, w
 
 
 def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_reader=None,
-             fork_sender: bool = False) -> OnceReport:
+             fork: bool = False) -> OnceReport:
     """Fetch everything pending, process it (OCR included), send what is due, return.
 
     The stages overlap: a fetch thread stores and commits messages batch by
     batch (store → commit → mark on the server) while the process stage works
     through what is committed, and the senders (``intake.senders``: ``[smtp]
     connections`` SMTP connections) deliver each mail as soon as its case is
-    committed. ``fork_sender`` runs the senders in a child process (the CLI does:
-    sending then does not compete with processing for the interpreter lock);
-    otherwise they are threads. With ``mailer`` given, that one connection sends,
-    after processing. Whatever is killed where, the outbox and the accepted-mail
-    journal keep each mail sent exactly once (tests/e2e/test_crash_safety.py).
+    committed. With ``fork`` (the CLI's choice) the senders run in a child
+    process, so that sending does not compete with processing for the
+    interpreter lock; otherwise they are threads. (A second process running the
+    process stage was tried: it gained nothing, as each message's transaction
+    holds SQLite's one write lock for most of its work.) With ``mailer`` given,
+    that one connection sends, after processing. Whatever is killed where, the
+    claims, the transactions and the accepted-mail journal keep each message
+    registered once and each mail sent once (tests/e2e/test_crash_safety.py).
     """
     report = OnceReport()
     senders = None
     if mailer is None:
         factory = lambda: SmtpMailer(app.settings.smtp)  # noqa: E731
-        senders = (ForkedSender(app, factory) if fork_sender
+        senders = (ForkedSender(app, factory) if fork
                    else SenderPool(app, factory, app.settings.smtp.connections, poll_seconds=0.2)).start()
+    wake = senders.wake if senders is not None else None
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(old_interval, SWITCH_INTERVAL_SECONDS))
     try:
-        wake = senders.wake if senders is not None else None
-        fetcher = _Background(lambda: _fetch(app, imap_factory), "run-once-fetch")
+        fetcher = (_BackgroundProcess(app, lambda: _fetch(app, imap_factory), "fetcher",
+                                      close_in_child=[senders.wake_fd] if fork else [])
+                   if fork else _Background(lambda: _fetch(app, imap_factory), "run-once-fetch"))
         fetcher.start()
         try:
             while True:
                 fetched_all = fetcher.done.is_set()
                 more = process_received(app, on_commit=wake)
-                _merge(report.process, more)
+                report.process.add(more)
                 if fetched_all:
                     break
                 if not (more.processed or more.failed):
@@ -94,7 +100,7 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
         reader = page_reader or make_page_reader()
         report.ocr = process_ocr(app, reader, limit=10_000)
         if report.ocr.processed:
-            _merge(report.process, process_received(app, on_commit=wake))
+            report.process.add(process_received(app, on_commit=wake))
         report.sweep = sweep(app)          # reminders, overdue, digests … due now (intake.stages.sweep)
     finally:
         sys.setswitchinterval(old_interval)
@@ -117,6 +123,41 @@ def _fetch(app, imap_factory=None) -> FetchReport:
                           processed_mailbox=settings.imap.processed_mailbox, now=app.now())
     finally:
         source.close()
+
+
+class _BackgroundProcess:
+    """``_Background`` in a forked child (``intake.forking``): its work does not take turns with
+    the caller's at the interpreter lock."""
+
+    def __init__(self, app, fn, name: str, close_in_child=()):
+        self.app, self.fn, self.name, self.close_in_child = app, fn, name, list(close_in_child)
+        self.done = self
+        self._child = None
+        self._result = None
+
+    def start(self) -> None:
+        self._child = fork_child(self.name, self.app, self.fn, close_in_child=self.close_in_child)
+
+    def is_set(self) -> bool:
+        return self._child.finished()
+
+    def wait(self, timeout: float) -> bool:
+        return self._child.finished(timeout)
+
+    def join(self) -> None:
+        if self._child is not None:
+            child, self._child = self._child, None
+            try:
+                self._result = (True, child.result())
+            except Exception as exc:
+                self._result = (False, exc)
+
+    def result(self):
+        self.join()
+        ok, value = self._result
+        if not ok:
+            raise value
+        return value
 
 
 class _Background:
@@ -148,13 +189,6 @@ class _Background:
         if self._error is not None:
             raise self._error
         return self._value
-
-
-def _merge(into: RunReport, more: RunReport) -> None:
-    into.processed += more.processed
-    into.failed += more.failed
-    into.set_aside += more.set_aside
-    into.summaries += more.summaries
 
 
 class Daemon:

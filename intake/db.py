@@ -3,27 +3,11 @@
 SQLite runs in WAL mode with foreign keys on, synchronous=FULL, and every
 transaction opened with BEGIN IMMEDIATE (no read→write upgrade deadlocks between
 the fetcher, the runner and the sender). PostgreSQL uses psycopg 3.
-
-Writers take turns through a gate in front of SQLite's lock: an exclusive
-``flock`` on ``<database>.gate`` taken before BEGIN IMMEDIATE and released
-right after COMMIT or ROLLBACK (``_GatedConnection``). A waiter is woken by the
-kernel the moment the lock is free; without the gate it would sleep in SQLite's
-busy handler (1, 2, 5, 10 … ms) and keep missing the short gaps between another
-writer's transactions. ``flock`` locks belong to open files, so the gate works
-between the threads of one process (each connection opens the file itself) and
-between processes (``run --once`` sends from a forked child). A thread that
-already holds the gate through another connection goes straight to SQLite's
-own locking, so it never waits on itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import sqlite3
-import threading
-import weakref
 from pathlib import Path
 from typing import Iterator
 
@@ -49,76 +33,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False,
-                                                             "factory": _GatedConnection})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
-
-
-_held = threading.local()     # .connection: the connection through which this thread holds the gate
-_gated: "weakref.WeakSet[_GatedConnection]" = weakref.WeakSet()
-
-
-def _forget_inherited_gates() -> None:
-    """In a forked child: the parent's gate files are the parent's. A child holding an inherited
-    descriptor would keep the parent's lock alive after the parent died, and wait on it forever."""
-    for conn in list(_gated):
-        if conn._gate_fd is not None:
-            os.close(conn._gate_fd)
-        conn._gate_fd, conn._gate_held, conn._gate_path = None, False, None
-    _held.connection = None
-
-
-os.register_at_fork(after_in_child=_forget_inherited_gates)
-
-
-class _GatedConnection(sqlite3.Connection):
-    """An SQLite connection whose write transactions pass the file-lock gate (module docstring)."""
-
-    def __init__(self, database, *args, **kwargs):
-        super().__init__(database, *args, **kwargs)
-        path = os.fspath(database)
-        self._gate_path = None if path in ("", ":memory:") or path.startswith("file:") else path + ".gate"
-        self._gate_fd: int | None = None
-        self._gate_held = False
-        _gated.add(self)
-
-    def enter_gate(self) -> None:
-        if self._gate_path is None or getattr(_held, "connection", None) is not None:
-            return
-        if self._gate_fd is None:
-            self._gate_fd = os.open(self._gate_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        fcntl.flock(self._gate_fd, fcntl.LOCK_EX)
-        self._gate_held = True
-        _held.connection = self
-
-    def leave_gate(self) -> None:
-        if self._gate_held:
-            self._gate_held = False
-            _held.connection = None
-            fcntl.flock(self._gate_fd, fcntl.LOCK_UN)
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self.leave_gate()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self.leave_gate()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.leave_gate()
-            if self._gate_fd is not None:
-                os.close(self._gate_fd)
-                self._gate_fd = None
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -134,16 +52,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        dbapi_conn = conn.connection.dbapi_connection
-        gated = isinstance(dbapi_conn, _GatedConnection)
-        if gated:
-            dbapi_conn.enter_gate()
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            if gated:
-                dbapi_conn.leave_gate()
-            raise
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -41,6 +41,12 @@ class RunReport:
     set_aside: int = 0
     summaries: list[str] = field(default_factory=list)
 
+    def add(self, more: "RunReport") -> None:
+        self.processed += more.processed
+        self.failed += more.failed
+        self.set_aside += more.set_aside
+        self.summaries += more.summaries
+
 
 def claim(engine, stage: str, now: datetime, limit: int) -> list[int]:
     """Claim up to ``limit`` rows of ``stage`` that are due and not claimed by a live worker."""
@@ -173,3 +179,4 @@ def _record_failure(app, inbound_id: int, exc: Exception, now: datetime, report:
                         inbound_id, row.attempts, settings.max_attempts, delay, reason)
         session.add(row)
     report.failed += 1
+

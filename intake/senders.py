@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import threading
 import time
 from typing import Callable
 
-from intake import testing_hooks
+from intake.forking import ChildHandle, fork_child
 from intake.stages.send import Accepted, Mailer, SendReport, deliver_claimed, mark_sent, reconcile_interrupted
 
 log = logging.getLogger("intake.send")
@@ -153,68 +152,38 @@ class ForkedSender:
     def __init__(self, app, mailer_factory: Callable[[], Mailer]):
         self.app = app
         self.mailer_factory = mailer_factory
-        self.pid: int | None = None
-        self._wake_w: int | None = None
-        self._result_r: int | None = None
+        self.wake_fd: int | None = None
+        self._child: ChildHandle | None = None
 
     def start(self) -> "ForkedSender":
         wake_r, wake_w = os.pipe()
-        result_r, result_w = os.pipe()
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:                                       # the child
-            code = 1
-            try:
-                os.close(wake_w)
-                os.close(result_r)
-                testing_hooks.kill_parent_on_crash(parent)
-                code = self._child(wake_r, result_w)
-            except BaseException:                          # noqa: BLE001 - reported by the exit code
-                log.exception("- forked sender failed")
-            finally:
-                logging.shutdown()
-                os._exit(code)
+        self._child = fork_child("forked sender", self.app, lambda: self._serve(wake_r), close_in_child=[wake_w])
         os.close(wake_r)
-        os.close(result_w)
         os.set_blocking(wake_w, False)
-        self.pid, self._wake_w, self._result_r = pid, wake_w, result_r
+        self.wake_fd = wake_w
         return self
 
     def wake(self) -> None:
+        """Tell the sender new mail may be due (also from a forked processor, which shares the pipe)."""
         try:
-            os.write(self._wake_w, b".")
+            os.write(self.wake_fd, b".")
         except BlockingIOError:        # the pipe is full: the child has wake-ups pending anyway
             pass
         except BrokenPipeError:        # the child is gone: finish() reports it
             pass
 
     def finish(self) -> SendReport:
-        """No more rows will be queued: the child sends what is due, reports and exits."""
-        os.close(self._wake_w)
-        chunks = []
-        while chunk := os.read(self._result_r, 1 << 16):
-            chunks.append(chunk)
-        os.close(self._result_r)
-        _, status = os.waitpid(self.pid, 0)
-        if status != 0 or not chunks:
-            raise RuntimeError(f"the forked sender exited with status {status:#x}")
-        return pickle.loads(b"".join(chunks))
+        """No more rows will be queued: the child sends what is due, reports and exits. (Forked
+        processors hold the pipe too; the child sees its end only when they have exited.)"""
+        os.close(self.wake_fd)
+        return self._child.result()
 
-    def _child(self, wake_r: int, result_w: int) -> int:
-        self.app.engine.dispose(close=False)    # the parent's connections are the parent's
+    def _serve(self, wake_r: int) -> SendReport:
         pool = SenderPool(self.app, self.mailer_factory, self.app.settings.smtp.connections,
                           poll_seconds=0.5).start()
         try:
-            while os.read(wake_r, 4096):        # b"" = the parent closed it: finish
+            while os.read(wake_r, 4096):        # b"" = every writer closed it: finish
                 pool.wake()
         finally:
             report = pool.finish()
-        view = memoryview(pickle.dumps(report))
-        try:
-            while view:
-                view = view[os.write(result_w, view):]
-        except BrokenPipeError:       # the parent is gone (killed): what was due is sent all the same
-            log.warning("- run --once ended before its sender: %d sent, %d deferred, %d failed after it",
-                        report.sent, report.deferred, report.failed)
-        os.close(result_w)
-        return 0
+        return report

@@ -41,6 +41,8 @@ def test_repository_config_is_valid(config_dir):
     ("port = 993", 'port = "993"', "imap.port", "must be int"),
     ("port = 993", "port = 99999", "imap.port", "TCP port"),
     ("poll_seconds = 60", "poll_seconds = 0", "imap.poll_seconds", "must be positive"),
+    ("connections = 4", "connections = 0", "smtp.connections", "must be 1-16 parallel connections"),
+    ("connections = 4", "connections = 64", "smtp.connections", "must be 1-16 parallel connections"),
     ('timezone = "Asia/Seoul"', 'timezone = "Asia/Busan"', "organization.timezone", "unknown time zone"),
     ('intake_address = "consulting@sonosa.or.kr"', 'intake_address = "consulting"', "organization.intake_address",
      "e-mail address"),
