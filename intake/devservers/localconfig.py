@@ -35,8 +35,10 @@ def _q(value: str) -> str:
 
 def write_local_config(folder: Path, servers: LocalServers, *, database_url: str, storage: Path,
                        templates: Path = REPO_TEMPLATES, source: Path = REPO_CONFIG,
-                       processed_mailbox: str = "", extra: str = "", storage_extra: str = "") -> Path:
-    """``extra`` is appended as further sections; ``storage_extra`` adds keys to ``[storage]``."""
+                       processed_mailbox: str = "", extra: str = "", storage_extra: str = "",
+                       smtp_extra: str = "") -> Path:
+    """``extra`` is appended as further sections; ``storage_extra`` and ``smtp_extra`` add keys to
+    ``[storage]`` and ``[smtp]``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in RULE_FILES:
@@ -71,6 +73,7 @@ security = {_q(servers.smtp_security)}
 username = ""
 from_address = "consulting@sonosa.or.kr"
 timeout_seconds = 10
+{smtp_extra}
 {ca}
 [database]
 url = {_q(database_url)}

@@ -86,7 +86,7 @@ class IntakeEnv:
 
 def make_env(tmp: Path, dovecot, sink, db_url: str, *, imap_security: str = "ssl",
              processed_mailbox: str = "", extra: str = "", templates: Path | None = None,
-             storage_extra: str = "") -> IntakeEnv:
+             storage_extra: str = "", smtp_extra: str = "") -> IntakeEnv:
     port = dovecot.imaps_port if imap_security == "ssl" else dovecot.imap_port
     servers = LocalServers(imap_port=port, imap_security=imap_security, imap_user=dovecot.user,
                            imap_password=dovecot.password, smtp_port=sink.port, smtp_security="starttls",
@@ -94,6 +94,6 @@ def make_env(tmp: Path, dovecot, sink, db_url: str, *, imap_security: str = "ssl
     kwargs = {"templates": templates} if templates else {}
     config = write_local_config(tmp / "config", servers, database_url=db_url, storage=tmp / "store",
                                 processed_mailbox=processed_mailbox, extra=extra, storage_extra=storage_extra,
-                                **kwargs)
+                                smtp_extra=smtp_extra, **kwargs)
     upgrade(make_engine(db_url))
     return IntakeEnv(config=config, dovecot=dovecot, sink=sink, db_url=db_url, tmp=tmp)
