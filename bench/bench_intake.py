@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Throughput benchmark: ``intake run --once`` against the floor of the plain libraries.
 
-    cd /work/main && .venv/bin/python bench/bench_intake.py [--n 1000] [--json FILE] [--keep]
+    cd /work/main && .venv/bin/python bench/bench_intake.py [--n 1000] [--json FILE] [--keep] [--repeat K]
+
+(``--repeat 3`` runs it three times and prints the medians: single runs vary by ±15 % here.)
 
 What it does, in ONE run:
 
@@ -382,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--py-spy", dest="py_spy", type=Path, default=None,
                     help="run the intake subprocess under py-spy (given as PYSPY or on PATH), writing collapsed "
                          "stacks of every thread, idle included, here (for hunting hot spots)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the whole benchmark this many times (fresh servers each time) and print the "
+                         "median of each figure too: this machine's disk makes single runs vary by ±15%%")
     ap.add_argument("--_floor", dest="floor_spec", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_sink", dest="sink_spec", nargs=2, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -391,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         return sink_main(*args.sink_spec)
     if args.n < 1:
         ap.error("--n must be at least 1")
+    if args.repeat > 1:
+        return repeat_main(args)
 
     # Go through the finally block on SIGTERM too.
     def _on_term(signum, frame):
@@ -551,6 +558,39 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
+
+
+def repeat_main(args) -> int:
+    """``--repeat K``: K complete runs, each printed as it ends, then the medians."""
+    import statistics
+
+    runs = []
+    for i in range(args.repeat):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            print(f"=== run {i + 1} of {args.repeat}", flush=True)
+            code = subprocess.call([sys.executable, str(Path(__file__).resolve()), "--n", str(args.n),
+                                    "--json", out.name], cwd=str(REPO))
+            if code != 0:
+                print(f"run {i + 1} failed (exit {code})", file=sys.stderr)
+                return code
+            runs.append(json.loads(Path(out.name).read_text(encoding="utf-8")))
+    med = statistics.median
+    floor = med(r["floor"]["composite_rate"] for r in runs)
+    floor_two = med(r["floor"]["composite_two_mails_rate"] for r in runs)
+    rate = med(r["intake"]["rate"] for r in runs)
+    ratios = [r["ratio"] for r in runs]
+    print(f"\n=== medians of {len(runs)} runs, N = {args.n}")
+    print(f"    composite floor {floor:8.1f} msg/s   (two mails per message: {floor_two:.1f})")
+    print(f"    intake run --once {rate:6.1f} msg/s")
+    print(f"    ratio: median {med(ratios):.2f}, per run {', '.join(f'{x:.2f}' for x in ratios)}"
+          f"   (target ≥ {TARGET_RATIO}: {'meets' if med(ratios) >= TARGET_RATIO else 'BELOW'})")
+    print(f"    like for like: median {med(r['ratio_two_mails'] for r in runs):.2f}")
+    print(f"    peak RSS: intake {max(r['intake']['max_rss_kib'] for r in runs) / 1024:.1f} MiB, "
+          f"floor {max(r['floor']['max_rss_kib'] for r in runs) / 1024:.1f} MiB")
+    if args.json:
+        args.json.write_text(json.dumps({"runs": runs, "median_ratio": med(ratios)}, indent=1, default=str) + "\n",
+                             encoding="utf-8")
+    return 0
 
 
 def print_table(r: dict) -> None:
