@@ -34,7 +34,7 @@ from intake.domain.route import choose_handler
 from intake.domain.staff_commands import reply_address, staff_footer
 from intake.models import Case, InboundMessage, Outbox, StoredAttachment, TemplateVersion
 from intake.stages.clocks import start_clock
-from intake.stages.rows import ACK_WINDOW, acks_sent_since, audit, open_case_counts
+from intake.stages.rows import ACK_WINDOW, acks_sent_since, audit, audit_many, audit_values, open_case_counts
 
 log = logging.getLogger("intake.register")
 
@@ -54,13 +54,16 @@ def attachment_limits(app) -> AttachmentLimits:
 def next_ref(session: Session, year: int) -> str:
     """``YYYY-NNNNNN`` from a per-year counter, unique under concurrency.
 
-    INSERT … ON CONFLICT DO NOTHING then UPDATE … RETURNING: the UPDATE takes
-    the row lock (PostgreSQL) or the database write lock (SQLite) until commit.
+    UPDATE … RETURNING takes the row lock (PostgreSQL) or the database write
+    lock (SQLite) until commit; only the year's first reference finds no row
+    and creates it first (INSERT … ON CONFLICT DO NOTHING, then the UPDATE again).
     """
-    session.execute(text("INSERT INTO ref_sequence (year, last_value) VALUES (:y, 0) ON CONFLICT (year) DO NOTHING"),
-                    {"y": year})
-    value = session.execute(text("UPDATE ref_sequence SET last_value = last_value + 1 WHERE year = :y "
-                                 "RETURNING last_value"), {"y": year}).scalar_one()
+    bump = text("UPDATE ref_sequence SET last_value = last_value + 1 WHERE year = :y RETURNING last_value")
+    value = session.execute(bump, {"y": year}).scalar_one_or_none()
+    if value is None:
+        session.execute(text("INSERT INTO ref_sequence (year, last_value) VALUES (:y, 0) "
+                             "ON CONFLICT (year) DO NOTHING"), {"y": year})
+        value = session.execute(bump, {"y": year}).scalar_one()
     return f"{year:04d}-{value:06d}"
 
 
@@ -167,12 +170,15 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
     session.flush()
     row.case_id = case.id
     kept_aside = store_attachments(session, app, row, mail)
-    audit(session, now, "registered", case_id=case.id, inbound_id=row.id, detail={"ref": ref})
-    audit(session, now, "classified", case_id=case.id,
-          detail={"category": cls.category, "confidence": cls.confidence, "low_confidence": cls.low_confidence,
-                  "evidence": [f"{e.rule}: {e.detail}" for e in cls.evidence[:10]]})
-    audit(session, now, "routed", case_id=case.id, detail={"handler": handler.id, "reason": route.reason})
-    audit(session, now, "deadline", case_id=case.id, detail={"policy": policy_id, "due": due.isoformat()})
+    audit_many(session, [
+        audit_values(now, "registered", case_id=case.id, inbound_id=row.id, detail={"ref": ref}),
+        audit_values(now, "classified", case_id=case.id,
+                     detail={"category": cls.category, "confidence": cls.confidence,
+                             "low_confidence": cls.low_confidence,
+                             "evidence": [f"{e.rule}: {e.detail}" for e in cls.evidence[:10]]}),
+        audit_values(now, "routed", case_id=case.id, detail={"handler": handler.id, "reason": route.reason}),
+        audit_values(now, "deadline", case_id=case.id, detail={"policy": policy_id, "due": due.isoformat()}),
+    ])
     start_clock(session, app, case, policy_id, received, now, sync=False)
 
     facts = case_facts(case, category.label, cls.evidence, needs_manual_reading=row.needs_manual_reading)

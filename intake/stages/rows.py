@@ -27,6 +27,12 @@ def audit(session: Session, at: datetime, event: str, *, case_id: int | None = N
                                                              actor=actor, detail=detail))
 
 
+def audit_many(session: Session, rows: list[dict]) -> None:
+    """Several audit events (``audit_values`` each) in one statement, in the session's transaction."""
+    if rows:
+        session.connection().execute(_AUDIT_INSERT, rows)
+
+
 def audit_values(at: datetime, event: str, *, case_id: int | None = None, inbound_id: int | None = None,
                  actor: str = "system", detail: dict | None = None) -> dict:
     """The column values of an audit event (for Core inserts outside the ORM)."""
