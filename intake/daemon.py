@@ -58,12 +58,12 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
              fork: bool = False) -> OnceReport:
     """Fetch everything pending, process it (OCR included), send what is due, return.
 
-    The stages overlap: a fetch thread stores and commits messages batch by
+    The stages overlap: the fetcher stores and commits messages batch by
     batch (store → commit → mark on the server) while the process stage works
     through what is committed, and the senders (``intake.senders``: ``[smtp]
     connections`` SMTP connections) deliver each mail as soon as its case is
-    committed. With ``fork`` (the CLI's choice) the senders run in a child
-    process, so that sending does not compete with processing for the
+    committed. With ``fork`` (the CLI's choice) the fetcher and the senders run
+    in child processes, so that they do not compete with processing for the
     interpreter lock; otherwise they are threads. (A second process running the
     process stage was tried: it gained nothing, as each message's transaction
     holds SQLite's one write lock for most of its work.) With ``mailer`` given,
@@ -82,18 +82,18 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
     sys.setswitchinterval(min(old_interval, SWITCH_INTERVAL_SECONDS))
     try:
         fetcher = (_BackgroundProcess(app, lambda: _fetch(app, imap_factory), "fetcher",
-                                      close_in_child=[senders.wake_fd] if fork else [])
+                                      close_in_child=[senders.wake_fd] if isinstance(senders, ForkedSender) else [])
                    if fork else _Background(lambda: _fetch(app, imap_factory), "run-once-fetch"))
         fetcher.start()
         try:
             while True:
-                fetched_all = fetcher.done.is_set()
+                fetched_all = fetcher.finished()
                 more = process_received(app, on_commit=wake)
                 report.process.add(more)
                 if fetched_all:
                     break
                 if not (more.processed or more.failed):
-                    fetcher.done.wait(0.02)
+                    fetcher.finished(0.02)
         finally:
             fetcher.join()
         report.fetch = fetcher.result()
@@ -131,17 +131,13 @@ class _BackgroundProcess:
 
     def __init__(self, app, fn, name: str, close_in_child=()):
         self.app, self.fn, self.name, self.close_in_child = app, fn, name, list(close_in_child)
-        self.done = self
         self._child = None
         self._result = None
 
     def start(self) -> None:
         self._child = fork_child(self.name, self.app, self.fn, close_in_child=self.close_in_child)
 
-    def is_set(self) -> bool:
-        return self._child.finished()
-
-    def wait(self, timeout: float) -> bool:
+    def finished(self, timeout: float = 0) -> bool:
         return self._child.finished(timeout)
 
     def join(self) -> None:
@@ -180,6 +176,9 @@ class _Background:
             self._error = exc
         finally:
             self.done.set()
+
+    def finished(self, timeout: float = 0) -> bool:
+        return self.done.wait(timeout)
 
     def join(self) -> None:
         self.thread.join()

@@ -32,7 +32,7 @@ import time
 from typing import Callable
 
 from intake.forking import ChildHandle, fork_child
-from intake.stages.send import Accepted, Mailer, SendReport, deliver_claimed, mark_sent, reconcile_interrupted
+from intake.stages.send import Accepted, Mailer, SendReport, deliver_claimed, mark_sent, settle_interrupted
 
 log = logging.getLogger("intake.send")
 
@@ -43,13 +43,6 @@ enough that the claims (write transactions, each an fsync) stay few."""
 LINGER_SECONDS = 0.05
 """A woken worker waits this long before it claims, so that one claim (a write transaction) takes
 the mail of several commits instead of one each; mail a few tens of milliseconds later is no loss."""
-
-
-def merge_reports(into: SendReport, more: SendReport) -> None:
-    into.sent += more.sent
-    into.deferred += more.deferred
-    into.failed += more.failed
-    into.lines += more.lines
 
 
 class SenderPool:
@@ -69,8 +62,7 @@ class SenderPool:
 
     def start(self) -> "SenderPool":
         try:
-            self.app.sent_journal.rotate_if_large()
-            reconcile_interrupted(self.app, self.app.now(), self._reports[0])
+            settle_interrupted(self.app, self._reports[0])
         except Exception as exc:   # the workers' own claims still work; the next start tries again
             log.error("- could not reconcile interrupted mail: %s", exc, exc_info=True)
         self._threads = [threading.Thread(target=self._work, args=(i,), name=f"sender-{i}", daemon=True)
@@ -104,7 +96,7 @@ class SenderPool:
             t.join(timeout)
         total = SendReport()
         for r in self._reports:
-            merge_reports(total, r)
+            total.add(r)
         if self._errors:
             raise self._errors[0]
         return total

@@ -14,7 +14,8 @@ remains is the microseconds between the server's 250 and that write, which no
 SMTP client can close (RFC 1047); both copies would carry the same Message-ID.
 A crash never drops a mail.
 
-One SMTP connection sends, one mail at a time.
+``deliver_due`` sends over one connection, one mail at a time; ``intake.senders`` runs
+several such workers side by side.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ class SendReport:
     failed: int = 0
     lines: list[str] = field(default_factory=list)
 
+    def add(self, more: "SendReport") -> None:
+        self.sent += more.sent
+        self.deferred += more.deferred
+        self.failed += more.failed
+        self.lines += more.lines
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -68,12 +75,6 @@ class Claimed:
     template: str | None
     template_version: str | None
     ref: str
-
-
-def claim_outbox_rows(engine, now: datetime, limit: int) -> list[Claimed]:
-    """Claim up to ``limit`` due rows and read them, in one committed transaction."""
-    with engine.begin() as conn:
-        return _claim_in(conn, now, limit)
 
 
 def _claim_in(conn, now: datetime, limit: int) -> list[Claimed]:
@@ -129,11 +130,17 @@ def reconcile_interrupted(app, now: datetime, report: SendReport) -> None:
             log.warning(line)
 
 
+def settle_interrupted(app, report: SendReport) -> None:
+    """Before sending: start a new journal file when it is large, and mark sent what a crashed
+    sender had delivered (``reconcile_interrupted``)."""
+    app.sent_journal.rotate_if_large()
+    reconcile_interrupted(app, app.now(), report)
+
+
 def deliver_due(app, mailer: Mailer, limit: int = 10_000, *, batch: int = 50) -> SendReport:
     """Send everything due now over ``mailer`` (at most ``limit`` mails), ``batch`` claimed at a time."""
     report = SendReport()
-    app.sent_journal.rotate_if_large()
-    reconcile_interrupted(app, app.now(), report)
+    settle_interrupted(app, report)
     unmarked: list[Accepted] = []
     try:
         while limit > 0:

@@ -97,7 +97,11 @@ def _assert_exactly_once(env, sink, kills: list[float] | None = None):
     "after-smtp-commit:4",         # four mails sent and recorded, the rest pending
 ])
 def test_sigkill_at_each_point_then_restart(tmp_path, dovecot, smtp_sink, point):
-    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}", smtp_extra=ONE_CONNECTION)
+    _crash_restart_and_check(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}", point)
+
+
+def _crash_restart_and_check(tmp_path, dovecot, smtp_sink, db_url: str, point: str) -> None:
+    env = make_env(tmp_path, dovecot, smtp_sink, db_url, smtp_extra=ONE_CONNECTION)
     for name in MESSAGES:
         env.append(sample_bytes(name))
     crashed = env.run_cli("run", "--once", env={"INTAKE_CRASH_AT": point})
@@ -114,14 +118,7 @@ def test_sigkill_at_each_point_then_restart(tmp_path, dovecot, smtp_sink, point)
 ])
 def test_sigkill_then_restart_on_postgresql(tmp_path, dovecot, smtp_sink, fresh_postgres_url, point):
     """The forked sender and fetcher of ``run --once`` on PostgreSQL: the same exactly-once outcome."""
-    env = make_env(tmp_path, dovecot, smtp_sink, fresh_postgres_url, smtp_extra=ONE_CONNECTION)
-    for name in MESSAGES:
-        env.append(sample_bytes(name))
-    crashed = env.run_cli("run", "--once", env={"INTAKE_CRASH_AT": point})
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
-    rerun = env.run_cli("run", "--once", env={"INTAKE_TEST_CLOCK_SKEW_SECONDS": "900"})
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    _assert_exactly_once(env, smtp_sink)
+    _crash_restart_and_check(tmp_path, dovecot, smtp_sink, fresh_postgres_url, point)
 
 
 def test_sigkill_running_daemon_at_random_moments(tmp_path, dovecot, smtp_sink):
