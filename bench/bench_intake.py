@@ -139,15 +139,16 @@ def build_corpus(n: int) -> list[bytes]:
 # ============================================================== child processes
 
 
-def _wait_child(proc: subprocess.Popen, timeout: float | None = None) -> tuple[int, int, float]:
-    """Wait for ``proc`` with wait4: (exit code, max RSS in KiB of that child, wall seconds after start)."""
+def _wait_child(proc: subprocess.Popen, timeout: float | None = None) -> tuple[int, int, float, float]:
+    """Wait for ``proc`` with wait4: (exit code, max RSS in KiB of that child, time.perf_counter() at its
+    end, CPU seconds (user + system) of it and the children it waited for)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             code = os.waitstatus_to_exitcode(status)
             proc.returncode = code
-            return code, ru.ru_maxrss, time.perf_counter()
+            return code, ru.ru_maxrss, time.perf_counter(), ru.ru_utime + ru.ru_stime
         if deadline is not None and time.monotonic() > deadline:
             proc.kill()
             pid, status, ru = os.wait4(proc.pid, 0)
@@ -456,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO))
         out = child.stdout.read()
         err = child.stderr.read()
-        code, floor_rss, _ = _wait_child(child, timeout=3600)
+        code, floor_rss, _, floor_cpu = _wait_child(child, timeout=3600)
         child = None
         if code != 0:
             raise RuntimeError(f"floor process failed ({code}):\n{err.decode(errors='replace')[-4000:]}")
@@ -473,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         composite_two = 1.0 / (sum(1.0 / floor[k]["rate"] for k in ("imap", "parse", "db"))
                                + 2.0 / floor["render_send"]["rate"])
         results["floor"] = {**floor, "composite_rate": composite, "composite_two_mails_rate": composite_two,
-                            "max_rss_kib": floor_rss,
+                            "max_rss_kib": floor_rss, "cpu_seconds": floor_cpu,
                             "sink_received": floor_sent}
 
         # ---------------------------------------------------------- (b) intake run --once
@@ -502,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(log_path, "wb") as logf:
             t0 = time.perf_counter()
             child = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=logf, stderr=subprocess.STDOUT)
-            code, intake_rss, t1 = _wait_child(child, timeout=7200)
+            code, intake_rss, t1, intake_cpu = _wait_child(child, timeout=7200)
             child = None
         wall = t1 - t0
         after = count_sink(sink_dir)
@@ -518,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         if delivered["acks"] != args.n or delivered["tasks"] != args.n:
             problems.append(f"acks {delivered['acks']} / tasks {delivered['tasks']}, expected {args.n} each")
         results["intake"] = {"seconds": wall, "rate": args.n / wall, "exit_code": code, "max_rss_kib": intake_rss,
+                             "cpu_seconds": intake_cpu,
                              "db": counts, "sink_received": delivered, "verified": not problems,
                              "problems": problems, "profiled": bool(args.profile or args.py_spy)}
         results["ratio"] = results["intake"]["rate"] / composite
@@ -619,6 +621,9 @@ def print_table(r: dict) -> None:
     print()
     print("(b) intake run --once (subprocess, after `intake db upgrade`)         msg/s     seconds")
     print(f"    {'end to end, wall clock incl. interpreter start-up':<62} {fmt_rate(b['rate'])}  {b['seconds']:9.3f}")
+    print(f"    CPU time (user + system, its forked helpers included): {b['cpu_seconds']:.1f} s = "
+          f"{b['cpu_seconds'] / b['seconds']:.2f} of {r['machine']['cpus']} CPUs over the wall time"
+          f" (floor process: {f['cpu_seconds']:.1f} s)")
     d = b["db"]
     s = b["sink_received"]
     print(f"    verified: cases {d['cases']}/{n}, inbound done {d['inbound_done']}/{n}, outbox sent "

@@ -22,10 +22,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake.adapters.imap_source import ImapSource, Reconnecting
 from intake.adapters.smtp_mailer import SmtpMailer
-from intake.runner import RunReport, process_ocr, process_received
+from intake.runner import GROUP_SIZE, RunReport, process_ocr, process_received
 from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport, fetch_once
 from intake.forking import fork_child
+from intake.parse_ahead import ParseAhead
 from intake.senders import ForkedSender, SenderPool
 from intake.stages.send import SendReport, deliver_due
 from intake.stages.sweep import SweepReport, sweep
@@ -64,7 +65,9 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
     connections`` SMTP connections) deliver each mail as soon as its case is
     committed. With ``fork`` (the CLI's choice) the fetcher and the senders run
     in child processes, so that they do not compete with processing for the
-    interpreter lock; otherwise they are threads. (A second process running the
+    interpreter lock, and a third child parses and decides the claimed messages
+    ahead of the groups being applied (``intake.parse_ahead``); otherwise they
+    are threads and the process stage parses in place. (A second process running the
     process stage was tried: it gained nothing, as each message's transaction
     holds SQLite's one write lock for most of its work.) With ``mailer`` given,
     that one connection sends, after processing. Whatever is killed where, the
@@ -81,20 +84,22 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(old_interval, SWITCH_INTERVAL_SECONDS))
     try:
-        fetcher = (_BackgroundProcess(app, lambda: _fetch(app, imap_factory), "fetcher",
-                                      close_in_child=[senders.wake_fd] if isinstance(senders, ForkedSender) else [])
+        fetcher = (_BackgroundProcess(app, lambda: _fetch(app, imap_factory), "fetcher")
                    if fork else _Background(lambda: _fetch(app, imap_factory), "run-once-fetch"))
         fetcher.start()
+        ahead = ParseAhead(app, chunk=GROUP_SIZE).start() if fork else None
         try:
             while True:
                 fetched_all = fetcher.finished()
-                more = process_received(app, on_commit=wake)
+                more = process_received(app, on_commit=wake, ahead=ahead)
                 report.process.add(more)
                 if fetched_all:
                     break
                 if not (more.processed or more.failed):
                     fetcher.finished(0.02)
         finally:
+            if ahead is not None:
+                ahead.close()
             fetcher.join()
         report.fetch = fetcher.result()
         reader = page_reader or make_page_reader()

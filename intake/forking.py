@@ -9,6 +9,10 @@ whole run die there), runs ``body()`` and writes the pickled result to a pipe.
 exception in ``body`` is raised again in the parent (as ``ChildFailed`` naming
 it when it cannot be pickled), and so is a child that died without a result.
 Fork before starting threads.
+
+A pipe end whose EOF tells a child to finish must not be held open by its
+siblings: the parent registers such ends with ``keep_from_children`` and every
+child forked later closes them first.
 """
 
 from __future__ import annotations
@@ -23,6 +27,18 @@ from typing import Callable, Iterable
 from intake import testing_hooks
 
 log = logging.getLogger("intake")
+
+
+_PARENT_ONLY: set[int] = set()
+
+
+def keep_from_children(fd: int) -> None:
+    """Children forked from now on close ``fd`` (until ``release_from_children``)."""
+    _PARENT_ONLY.add(fd)
+
+
+def release_from_children(fd: int) -> None:
+    _PARENT_ONLY.discard(fd)
 
 
 class ChildFailed(RuntimeError):
@@ -61,8 +77,9 @@ def fork_child(name: str, app, body: Callable[[], object], close_in_child: Itera
         code = 1
         try:
             os.close(result_r)
-            for fd in close_in_child:
+            for fd in set(close_in_child) | _PARENT_ONLY:
                 os.close(fd)
+            _PARENT_ONLY.clear()
             app.engine.dispose(close=False)
             testing_hooks.kill_parent_on_crash(parent)
             _write_all(result_w, _outcome(body), name)

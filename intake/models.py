@@ -101,6 +101,8 @@ class RefSequence(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     __tablename__ = "intake_case"
+    # Routing counts the open cases of a department's staff for each new case (open_case_counts).
+    __table_args__ = (Index("ix_intake_case_handler_id_status", "handler_id", "status"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     ref: str = Field(max_length=16, unique=True)

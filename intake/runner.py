@@ -1,10 +1,20 @@
-"""Claim due rows and run the next stage, one message per transaction.
+"""Claim due rows and run the next stage.
+
+The process stage commits a group of up to ``GROUP_SIZE`` messages at a time
+(group commit): they are parsed first, outside any transaction; then one
+transaction applies each in its own savepoint. One write lock and one fsync
+for the group instead of one per message (on SQLite the write lock is the
+whole database's, and every other writer, the senders too, queued behind each
+message's). A crash before the commit leaves the whole group claimed and
+unapplied: it is processed again once the claims expire, as a single message
+was before. If the group's commit itself fails, its messages are applied again
+one transaction each, so one bad message cannot hold up the others.
 
 The catch-all (Mailman's "shunt"): any exception while processing a message
-rolls back its transaction, records the reason on the row in a second
-transaction, and schedules a retry with exponential backoff; after
-``max_attempts`` the message is set aside (stage ``set-aside``) for a human.
-The raw bytes stay in the store; the daemon goes on with the next message.
+rolls back its savepoint (or its transaction), records the reason on the row
+in a transaction of its own, and schedules a retry with exponential backoff;
+after ``max_attempts`` the message is set aside (stage ``set-aside``) for a
+human. The raw bytes stay in the store; the daemon goes on with the next message.
 
 Claiming is ``UPDATE … WHERE id IN (…) AND <still claimable> RETURNING id``,
 which is correct on SQLite (one writer at a time) and on PostgreSQL (the
@@ -23,7 +33,9 @@ from sqlalchemy import and_, or_, select as sa_select, update
 from sqlmodel import Session
 
 from intake.db import is_sqlite, transaction
+from intake.domain.records import Kind
 from intake.models import InboundMessage
+from intake.parse_ahead import Ahead, ParseAhead, Request
 from intake.stages import ocr_stage, process
 from intake.stages.registration import UnknownCaseRef
 from intake.stages.rows import audit
@@ -32,6 +44,8 @@ from intake.testing_hooks import crash_point
 log = logging.getLogger("intake.runner")
 
 CLAIM_SECONDS = 600
+GROUP_SIZE = 16
+"""Messages applied in one transaction by the process stage (``process_received``)."""
 
 
 @dataclass
@@ -72,10 +86,12 @@ def claim_rows(engine, stage: str, now: datetime, limit: int) -> list[InboundMes
     return sorted(rows, key=lambda r: r.id)
 
 
-def process_received(app, limit: int = 10**9, on_commit=None) -> RunReport:
+def process_received(app, limit: int = 10**9, on_commit=None, ahead: ParseAhead | None = None) -> RunReport:
     """Run the process stage over every claimable ``received`` (and ``ocr-done``) message
     (at most ``limit``; the default is effectively all of them). ``on_commit()`` is called after
-    each message's transaction (the sender is told new mail may be due)."""
+    each group's transaction (the sender is told new mail may be due). With ``ahead`` (``run
+    --once``) a helper process parses and decides the claimed rows while groups before them
+    are applied (``intake.parse_ahead``)."""
     report = RunReport()
     while limit > 0:
         now = app.now()
@@ -83,12 +99,64 @@ def process_received(app, limit: int = 10**9, on_commit=None) -> RunReport:
         rows += claim_rows(app.engine, "ocr-done", now, min(limit, 50))
         if not rows:
             break
-        for snapshot in rows:
-            _run_one(app, snapshot.id, report, _parse, _decide_and_apply, snapshot=snapshot)
+        if ahead is not None:
+            ahead.submit(Request(r.id, r.raw_path, r.received_at, r.page_text) for r in rows)
+        for i in range(0, len(rows), GROUP_SIZE):
+            _run_group(app, rows[i:i + GROUP_SIZE], report, ahead)
             if on_commit is not None:
                 on_commit()
         limit -= len(rows)
     return report
+
+
+def _run_group(app, snapshots: list[InboundMessage], report: RunReport, ahead: ParseAhead | None = None) -> None:
+    """Parse each message (no transaction open; or take the helper's parse), then apply them all
+    in ONE transaction, each in a savepoint of its own; see the module docstring."""
+    now = app.now()
+    parsed = []
+    for snapshot in snapshots:
+        done = ahead.take(snapshot.id) if ahead is not None else None
+        try:
+            parsed.append((snapshot, done or _parse(app, snapshot)))
+        except Exception as exc:
+            _record_failure(app, snapshot.id, exc, now, report)
+    applied: list[tuple[int, str]] = []
+    failed: list[tuple[int, Exception]] = []
+    try:
+        with transaction(app.engine) as session:
+            for snapshot, work in parsed:
+                try:
+                    with session.begin_nested():
+                        applied.append((snapshot.id, _apply_one(app, session, snapshot.id, work, now)))
+                except Exception as exc:   # this message's savepoint is rolled back; the others stand
+                    failed.append((snapshot.id, exc))
+    except Exception as exc:
+        log.warning("- a group of %d message(s) could not be committed (%s); applying them one by one",
+                    len(parsed), exc)
+        for snapshot, work in parsed:
+            _run_one(app, snapshot.id, report, lambda _app, _row, work=work: work, _decide_and_apply,
+                     snapshot=snapshot)
+        return
+    for inbound_id, summary in applied:
+        _report_processed(report, inbound_id, summary)
+    for inbound_id, exc in failed:
+        _record_failure(app, inbound_id, exc, now, report)
+
+
+def _apply_one(app, session: Session, inbound_id: int, value, now: datetime, inside=None) -> str:
+    row = session.get(InboundMessage, inbound_id)
+    summary = (inside or _decide_and_apply)(app, session, row, value, now)
+    row.claimed_until = None
+    row.last_error = None
+    session.add(row)
+    return summary
+
+
+def _report_processed(report: RunReport, inbound_id: int, summary: str) -> None:
+    report.processed += 1
+    report.summaries.append(summary)
+    log.info("%s (inbound %s)", summary, inbound_id)
+    crash_point("after-process-commit")
 
 
 def process_ocr(app, reader, limit: int = 20) -> RunReport:
@@ -107,18 +175,24 @@ def process_ocr(app, reader, limit: int = 20) -> RunReport:
     return report
 
 
-def _parse(app, row: InboundMessage):
-    return process.parse(app.store.read(row.raw_path), row)
+def _parse(app, row: InboundMessage) -> Ahead:
+    """The parse, in this process (the decision is made in the transaction)."""
+    return Ahead(process.parse(app.store.read(row.raw_path), row), None)
 
 
-def _decide_and_apply(app, session: Session, row: InboundMessage, mail, now: datetime) -> str:
-    prepared = process.prepare(mail, row, session, app)
+def _decide_and_apply(app, session: Session, row: InboundMessage, work: Ahead, now: datetime) -> str:
+    prepared = process.prepare(work.mail, row, session, app, decision=work.decision)
     if row.stage == "received" and process.needs_ocr(prepared.mail, prepared.decision):
         row.stage = "ocr"
         row.next_attempt_at = now
         return f"- {prepared.decision.channel.channel.value} pages queued for OCR"
     try:
-        with session.begin_nested():
+        if prepared.decision.kind.kind is Kind.FOLLOW_UP and prepared.staff is None:
+            # Only a follow-up can raise UnknownCaseRef; its partial effects are rolled back with
+            # this savepoint. (Other kinds need none: a savepoint and its flush cost time.)
+            with session.begin_nested():
+                summary = process.apply(session, app, row, prepared, now)
+        else:
             summary = process.apply(session, app, row, prepared, now)
     except UnknownCaseRef as exc:
         # A reference to a case we do not know must not lose the request: register it as new.
@@ -142,15 +216,8 @@ def _run_one(app, inbound_id: int, report: RunReport, outside, inside,
                 snapshot = session.get(InboundMessage, inbound_id)
         value = outside(app, snapshot)
         with transaction(app.engine) as session:
-            row = session.get(InboundMessage, inbound_id)
-            summary = inside(app, session, row, value, now)
-            row.claimed_until = None
-            row.last_error = None
-            session.add(row)
-        report.processed += 1
-        report.summaries.append(summary)
-        log.info("%s (inbound %s)", summary, inbound_id)
-        crash_point("after-process-commit")
+            summary = _apply_one(app, session, inbound_id, value, now, inside)
+        _report_processed(report, inbound_id, summary)
     except Exception as exc:  # the catch-all: record, retry later, never stop the daemon
         _record_failure(app, inbound_id, exc, now, report)
 

@@ -31,7 +31,7 @@ import threading
 import time
 from typing import Callable
 
-from intake.forking import ChildHandle, fork_child
+from intake.forking import ChildHandle, fork_child, keep_from_children, release_from_children
 from intake.stages.send import Accepted, Mailer, SendReport, deliver_claimed, mark_sent, settle_interrupted
 
 log = logging.getLogger("intake.send")
@@ -152,6 +152,7 @@ class ForkedSender:
         self._child = fork_child("forked sender", self.app, lambda: self._serve(wake_r), close_in_child=[wake_w])
         os.close(wake_r)
         os.set_blocking(wake_w, False)
+        keep_from_children(wake_w)        # its EOF is the child's signal to finish
         self.wake_fd = wake_w
         return self
 
@@ -167,6 +168,7 @@ class ForkedSender:
     def finish(self) -> SendReport:
         """No more rows will be queued: the child sends what is due, reports and exits. (Forked
         processors hold the pipe too; the child sees its end only when they have exited.)"""
+        release_from_children(self.wake_fd)
         os.close(self.wake_fd)
         return self._child.result()
 

@@ -21,7 +21,7 @@ def _check_upgrade(url: str) -> None:
     engine = make_engine(url)
     try:
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0004"
+        assert current_revision(engine) == head_revision() == "0005"
         assert _diff(engine) == []
         tables = set(inspect(engine).get_table_names())
         assert {"correction", "intake_case", "audit_event", "outbox"} <= tables

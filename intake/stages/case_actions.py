@@ -60,10 +60,9 @@ def notify_customer(session: Session, app, case: Case, template: str, context: d
         return f"no {kind} to the customer: {reason}"
     if session.exec(select(Notice.id).where(Notice.key == key)).first() is not None:
         return f"{kind} already sent"
-    item = enqueue(session, app, case, kind, template, context, language=case.language,
-                   to=case.customer_address, now=now)
-    session.flush()
-    session.add(Notice(key=key, kind=kind, case_id=case.id, recipient=case.customer_address, outbox_id=item.id,
+    outbox_id = enqueue(session, app, case, kind, template, context, language=case.language,
+                        to=case.customer_address, now=now)
+    session.add(Notice(key=key, kind=kind, case_id=case.id, recipient=case.customer_address, outbox_id=outbox_id,
                        at=now))
     audit(session, now, f"{kind}-queued", case_id=case.id, actor=actor, detail={"to": case.customer_address})
     return f"{kind} queued to {case.customer_address}"

@@ -104,7 +104,7 @@ def fetch_once(engine, store: RawStore, source: MailSource, *, mailbox: str, pro
 
 def _store_batch(engine, store: RawStore, batch: list[FetchedMessage], *, mailbox: str, uidvalidity: int,
                  now: datetime, report: FetchReport) -> None:
-    blobs = [(msg, store.put_message(msg.raw)) for msg in batch]   # durable before the commit
+    blobs = list(zip(batch, store.put_messages([msg.raw for msg in batch])))   # durable before the commit
     with transaction(engine) as session:
         state = session.exec(select(MailboxState).where(MailboxState.mailbox == mailbox,
                                                         MailboxState.uidvalidity == uidvalidity)).one()

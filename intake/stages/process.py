@@ -60,8 +60,13 @@ def parse(raw: bytes, row: InboundMessage) -> ParsedMail:
     return parse_message(raw, row.received_at)
 
 
-def prepare(mail: ParsedMail, row: InboundMessage, session: Session, app) -> Prepared:
-    decision = decide_message(mail, app.rules, known_message_ids=known_ids_lookup(session), page_text=row.page_text)
+def prepare(mail: ParsedMail, row: InboundMessage, session: Session, app,
+            decision: MessageDecision | None = None) -> Prepared:
+    """``decision``: made already without the database (``intake.parse_ahead``; only for mail whose
+    decision did not consult the Message-ID lookup); else it is made here."""
+    if decision is None:
+        decision = decide_message(mail, app.rules, known_message_ids=known_ids_lookup(session),
+                                  page_text=row.page_text)
     staff = staff_mail.recognise(session, app, mail, decision)
     if staff is not None:
         return Prepared(mail, decision, staff)

@@ -82,9 +82,10 @@ def store_attachments(session: Session, app, row: InboundMessage, mail: ParsedMa
     """
     limits = attachment_limits(app)
     kept: list[tuple[str, str, int, str]] = []
-    for part in plan_attachments(mail.attachments, limits):
+    parts = plan_attachments(mail.attachments, limits)
+    blobs = app.store.put_attachments([part.attachment.payload for part in parts])   # one sync for all
+    for part, blob in zip(parts, blobs):
         att = part.attachment
-        blob = app.store.put_attachment(att.payload)
         session.add(StoredAttachment(inbound_id=row.id, filename=att.filename[:255],
                                      original_filename=att.original_filename or "", content_type=part.content_type[:255],
                                      size=att.size, sha256=blob.sha256, path=str(blob.path),
@@ -125,7 +126,10 @@ def _route(session: Session, app, department: str, low_confidence: bool, now: da
             return Route(department=member.department, staff_id=member.id,
                          reason=f"low-confidence classification: triage person {member.id}")
     local_day = now.astimezone(app.settings.tz).date()
-    return choose_handler(department, list(roster.staff), list(roster.departments), open_case_counts(session),
+    # No flush: the only pending change here is the inbound row's; cases are flushed when added.
+    counts = open_case_counts(session, handlers=[s.id for s in roster.staff if s.department == department],
+                              flush=False)
+    return choose_handler(department, list(roster.staff), list(roster.departments), counts,
                           roster.absences, local_day)
 
 
@@ -244,7 +248,9 @@ def ack_skip_reason(app, ack_to: str | None, decision: MessageDecision, session:
     if reason is not None:
         return reason
     limit = app.settings.processing.acks_per_sender_per_day
-    if acks_sent_since(session, ack_to, now - ACK_WINDOW, purpose) >= limit:
+    with session.no_autoflush:     # outbox rows are inserted at once (``enqueue``): nothing pending counts
+        sent = acks_sent_since(session, ack_to, now - ACK_WINDOW, purpose)
+    if sent >= limit:
         return f"{ack_to} already got {limit} acknowledgements in 24 h (loop protection)"
     return None
 
@@ -320,7 +326,12 @@ def facts_for_staff(facts: CaseFacts) -> CaseFacts:
 def enqueue(session: Session, app, case: Case | None, purpose: str, template: str, context: dict, *, language: str,
             to: str, now: datetime, in_reply_to: str | None = None, references: tuple[str, ...] = (),
             attach_raw_path: str | None = None, auto_submitted: str | None = "auto-replied",
-            reply_to: str | None = None, attachments: tuple[FileAttachment, ...] = ()) -> Outbox:
+            reply_to: str | None = None, attachments: tuple[FileAttachment, ...] = ()) -> int:
+    """Render ``template`` and queue the mail; returns the new outbox row's id.
+
+    A Core insert on the session's connection (executed at once, so later queries in the
+    transaction see it), not an ORM object: outbox rows are never changed through the
+    session, and the unit of work's flush of each was a large share of a new case's time."""
     rendered = app.templates.render(template, context, language=language)
     record_template_version(session, app, rendered, language, now)
     if case is not None and case.task_token and replies.message_spec(template).audience == replies.STAFF:
@@ -334,12 +345,14 @@ def enqueue(session: Session, app, case: Case | None, purpose: str, template: st
         auto_submitted=auto_submitted, case_ref=case.ref if case else None, reply_to=reply_to))
     for file in attachments:
         raw = attach_file(raw, file)
-    item = Outbox(case_id=case.id if case else None, purpose=purpose, message_id=message_id,
-                  mail_from=app.settings.smtp.from_address, rcpt_to=to, raw=raw, attach_raw_path=attach_raw_path,
-                  template=rendered.template, template_version=rendered.template_version, status="pending",
-                  next_attempt_at=now, created_at=now)
-    session.add(item)
-    return item
+    return session.connection().execute(_OUTBOX_INSERT, dict(
+        case_id=case.id if case else None, purpose=purpose, message_id=message_id,
+        mail_from=app.settings.smtp.from_address, rcpt_to=to, raw=raw, attach_raw_path=attach_raw_path,
+        template=rendered.template, template_version=rendered.template_version, status="pending", attempts=0,
+        next_attempt_at=now, claimed_until=None, sent_at=None, last_error=None, created_at=now)).scalar_one()
+
+
+_OUTBOX_INSERT = Outbox.__table__.insert().returning(Outbox.__table__.c.id)
 
 
 def record_template_version(session: Session, app, rendered: RenderedMail, language: str, now: datetime) -> None:

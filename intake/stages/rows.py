@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Iterable
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -44,10 +45,17 @@ _OPEN_CASE_COUNTS = (select(Case.handler_id, func.count()).where(Case.status == 
                      .group_by(Case.handler_id))
 
 
-def open_case_counts(session: Session) -> dict[str, int]:
-    """Open cases per handler, as of this transaction (pending changes flushed first)."""
-    session.flush()
-    return {h: n for h, n in session.connection().execute(_OPEN_CASE_COUNTS).all()}
+def open_case_counts(session: Session, *, handlers: Iterable[str] | None = None,
+                     flush: bool = True) -> dict[str, int]:
+    """Open cases per handler (only ``handlers`` when given: an index range each, not every open
+    case), as of this transaction (pending changes flushed first, unless the caller knows none of
+    them is a case: ``flush=False``)."""
+    if flush:
+        session.flush()
+    query = _OPEN_CASE_COUNTS
+    if handlers is not None:
+        query = query.where(Case.handler_id.in_(sorted(set(handlers))))
+    return {h: n for h, n in session.connection().execute(query).all()}
 
 
 def acks_sent_since(session: Session, address: str, since: datetime, purpose: str = "acknowledgement") -> int:

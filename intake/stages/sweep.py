@@ -148,10 +148,9 @@ def _ledger(session: Session, key: str, kind: str, now: datetime, *, case: Case 
     return notice
 
 
-def _queued(session: Session, notice: Notice, item, recipient: str, report: SweepReport) -> None:
-    session.flush()
+def _queued(session: Session, notice: Notice, outbox_id: int, recipient: str, report: SweepReport) -> None:
     notice.recipient = recipient
-    notice.outbox_id = item.id
+    notice.outbox_id = outbox_id
     session.add(notice)
     report.queued += 1
 
@@ -191,9 +190,9 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
 
     if action.kind in (ActionKind.REMIND_HALF, ActionKind.REMIND_MORNING):
         ctx = replies.reminder_context(facts_for_staff(facts), handler, department, app.org, now)
-        item = enqueue(session, app, case, "reminder", "reminder", ctx, language="ko", to=handler.email, now=now,
+        outbox_id = enqueue(session, app, case, "reminder", "reminder", ctx, language="ko", to=handler.email, now=now,
                        auto_submitted="auto-generated", reply_to=app.settings.organization.intake_address)
-        _queued(session, notice, item, handler.email, report)
+        _queued(session, notice, outbox_id, handler.email, report)
         audit(session, now, "reminded", case_id=case.id, detail={**detail, "to": handler.email,
                                                                   "reminder": action.kind.value})
         report.lines.append(f"{case.ref} {action.kind.value} reminder to {handler.email}")
@@ -208,10 +207,10 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
             return
         ctx = replies.overdue_escalation_context(facts_for_staff(facts), handler, replace(department, head=head.name),
                                                  app.org, now)
-        item = enqueue(session, app, case, "overdue-escalation", "overdue-escalation", ctx, language="ko",
+        outbox_id = enqueue(session, app, case, "overdue-escalation", "overdue-escalation", ctx, language="ko",
                        to=head.email, now=now, auto_submitted="auto-generated",
                        reply_to=app.settings.organization.intake_address)
-        _queued(session, notice, item, head.email, report)
+        _queued(session, notice, outbox_id, head.email, report)
         # A head who handles the case is still told (it is the department's record of the overrun).
         audit(session, now, "escalated", case_id=case.id,
               detail={**detail, "to": head.email, "head": head.id, "handler_is_head": head.id == handler.id})
@@ -229,9 +228,9 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
         progress = (_PROGRESS_EN if en else _PROGRESS_KO)
         ctx = replies.progress_notice_context(facts, handler, department, app.org, progress,
                                               reason=why[1] if en else why[0], expected_at=expected)
-        item = enqueue(session, app, case, "progress-notice", "progress-notice", ctx, language=case.language,
+        outbox_id = enqueue(session, app, case, "progress-notice", "progress-notice", ctx, language=case.language,
                        to=case.customer_address, now=now, auto_submitted="auto-generated")
-        _queued(session, notice, item, case.customer_address, report)
+        _queued(session, notice, outbox_id, case.customer_address, report)
         audit(session, now, "progress-notice-queued", case_id=case.id,
               detail={**detail, "to": case.customer_address, "expected": to_seoul(expected).isoformat()})
         report.lines.append(f"{case.ref} progress notice to {case.customer_address}")
@@ -296,9 +295,9 @@ def send_digests(app, now: datetime, report: SweepReport) -> None:
                     category = app.rules.category_rules.category(case.category)
                     entries.append((case_facts(case, category.label if category else case.category), member))
                 ctx = replies.daily_digest_context(day, now, member, entries, app.org)
-                item = enqueue(session, app, None, "daily-digest", "daily-digest", ctx, language="ko",
+                outbox_id = enqueue(session, app, None, "daily-digest", "daily-digest", ctx, language="ko",
                                to=member.email, now=now, auto_submitted="auto-generated")
-                _queued(session, notice, item, member.email, mine)
+                _queued(session, notice, outbox_id, member.email, mine)
                 audit(session, now, "digest", detail={"to": member.email, "day": day.isoformat(),
                                                        "open": len(cases), "overdue": ctx["overdue_count"]})
             report.digests += 1
@@ -402,9 +401,9 @@ def review_warning(app, now: datetime, report: SweepReport) -> None:
                 member = app.settings.roster.member_by_email(address)
                 ctx = replies.calendar_review_context(member.name if member else "관리자", app.org, year, reviewed,
                                                       path)
-                item = enqueue(session, app, None, "calendar-review", "calendar-review", ctx, language="ko",
+                outbox_id = enqueue(session, app, None, "calendar-review", "calendar-review", ctx, language="ko",
                                to=address, now=now, auto_submitted="auto-generated")
-                _queued(session, notice, item, address, mine)
+                _queued(session, notice, outbox_id, address, mine)
             notice.recipient = ", ".join(admins)[:320] or None
             audit(session, now, "calendar-review-warning", detail={"year": year, "to": list(admins)})
         report.queued += mine.queued
