@@ -101,16 +101,18 @@ class RawStore:
             raise
 
     def _sync(self, fallback: Iterable[Path]) -> None:
-        """One syncfs of the store's file system; if it fails, fsync each path in ``fallback``."""
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            self._syncfs(fd)
-            return
-        except OSError as exc:
-            log.warning("store: syncfs of %s failed (%s); syncing file by file from now on", self.root, exc)
-            self._syncfs = None
-        finally:
-            os.close(fd)
+        """One syncfs of the store's file system; if it fails (or failed before), fsync each path
+        in ``fallback``."""
+        if self._syncfs is not None:
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                self._syncfs(fd)
+                return
+            except OSError as exc:
+                log.warning("store: syncfs of %s failed (%s); syncing file by file from now on", self.root, exc)
+                self._syncfs = None
+            finally:
+                os.close(fd)
         for path in fallback:
             _fsync_path(path)
 

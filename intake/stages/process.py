@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from intake.domain.decide import as_follow_up, as_new_case, decide_message
@@ -81,15 +82,22 @@ def thread_by_sender_and_subject(session: Session, app, decision: MessageDecisio
     window = timedelta(days=app.settings.processing.follow_up_window_days)
     # Only the columns needed, and the status tested here: with ``status = 'open'`` in the WHERE
     # clause SQLite walked the status index (every open case) instead of the sender's few cases.
-    candidates = session.exec(select(Case.ref, Case.subject, Case.received_at, Case.status).where(
-        Case.customer_address == decision.reply_to,
-        Case.received_at >= received_at - window).order_by(Case.received_at.desc())).all()
+    candidates = session.connection().execute(_SENDERS_RECENT_CASES, {
+        "address": decision.reply_to, "since": received_at - window}).all()
     for ref, subject, case_received_at, status in candidates:
         if status == "open" and subject_matches(subject, decision.subject):
             return as_follow_up(decision, ref,
                                 f"same sender {decision.reply_to} and subject as open case {ref} "
                                 f"(received {case_received_at.isoformat()})")
     return decision
+
+
+# Only the columns needed, and the status tested in Python (see above); built once, run on the
+# session's connection (the cases of earlier messages in the group are flushed already).
+_SENDERS_RECENT_CASES = (select(Case.ref, Case.subject, Case.received_at, Case.status)
+                         .where(Case.customer_address == bindparam("address"),
+                                Case.received_at >= bindparam("since", type_=Case.__table__.c.received_at.type))
+                         .order_by(Case.received_at.desc()))
 
 
 def apply_as_new_case(session: Session, app, row: InboundMessage, prepared: Prepared, now: datetime,

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from intake.models import AuditEvent, Case, Outbox
@@ -43,6 +43,7 @@ def audit_values(at: datetime, event: str, *, case_id: int | None = None, inboun
 
 _OPEN_CASE_COUNTS = (select(Case.handler_id, func.count()).where(Case.status == "open")
                      .group_by(Case.handler_id))
+_OPEN_CASE_COUNTS_OF = _OPEN_CASE_COUNTS.where(Case.handler_id.in_(bindparam("handlers", expanding=True)))
 
 
 def open_case_counts(session: Session, *, handlers: Iterable[str] | None = None,
@@ -52,15 +53,24 @@ def open_case_counts(session: Session, *, handlers: Iterable[str] | None = None,
     them is a case: ``flush=False``)."""
     if flush:
         session.flush()
-    query = _OPEN_CASE_COUNTS
-    if handlers is not None:
-        query = query.where(Case.handler_id.in_(sorted(set(handlers))))
-    return {h: n for h, n in session.connection().execute(query).all()}
+    if handlers is None:
+        rows = session.connection().execute(_OPEN_CASE_COUNTS)
+    else:
+        rows = session.connection().execute(_OPEN_CASE_COUNTS_OF, {"handlers": sorted(set(handlers))})
+    return {h: n for h, n in rows.all()}
+
+
+_ACKS_SENT_SINCE = (select(func.count()).select_from(Outbox)
+                    .where(Outbox.purpose == bindparam("purpose"), Outbox.rcpt_to == bindparam("address"),
+                           Outbox.created_at >= bindparam("since", type_=Outbox.__table__.c.created_at.type)))
 
 
 def acks_sent_since(session: Session, address: str, since: datetime, purpose: str = "acknowledgement") -> int:
-    return session.exec(select(func.count()).select_from(Outbox).where(
-        Outbox.purpose == purpose, Outbox.rcpt_to == address, Outbox.created_at >= since)).one()
+    """Mail of ``purpose`` queued to ``address`` since ``since``. Outbox rows are inserted at once
+    (``registration.enqueue``, Core), so a plain query on the connection sees them all: no
+    autoflush, no ORM statement built per call."""
+    return session.connection().execute(_ACKS_SENT_SINCE, {"purpose": purpose, "address": address,
+                                                           "since": since}).scalar_one()
 
 
 ACK_WINDOW = timedelta(hours=24)
