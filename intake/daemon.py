@@ -49,6 +49,18 @@ def make_page_reader():
     return PageReader()
 
 
+class _PageReaderOnFirstUse:
+    """The page reader, built (its imports loaded: about 0.3 s) only when a page is to be read."""
+
+    def __init__(self):
+        self._reader = None
+
+    def __getattr__(self, name):
+        if self._reader is None:
+            self._reader = make_page_reader()
+        return getattr(self._reader, name)
+
+
 SWITCH_INTERVAL_SECONDS = 0.0005
 """The GIL hand-over interval while ``run --once`` fetches beside the process stage. With
 Python's 5 ms default the fetch thread, whose IMAP reply or fsync has arrived, waits up to
@@ -102,7 +114,7 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
                 ahead.close()
             fetcher.join()
         report.fetch = fetcher.result()
-        reader = page_reader or make_page_reader()
+        reader = page_reader or _PageReaderOnFirstUse()
         report.ocr = process_ocr(app, reader, limit=10_000)
         if report.ocr.processed:
             report.process.add(process_received(app, on_commit=wake))

@@ -93,20 +93,35 @@ def process_received(app, limit: int = 10**9, on_commit=None, ahead: ParseAhead 
     --once``) a helper process parses and decides the claimed rows while groups before them
     are applied (``intake.parse_ahead``)."""
     report = RunReport()
-    while limit > 0:
-        now = app.now()
-        rows = claim_rows(app.engine, "received", now, min(limit, 50))
-        rows += claim_rows(app.engine, "ocr-done", now, min(limit, 50))
-        if not rows:
-            break
-        if ahead is not None:
-            ahead.submit(Request(r.id, r.raw_path, r.received_at, r.page_text) for r in rows)
-        for i in range(0, len(rows), GROUP_SIZE):
-            _run_group(app, rows[i:i + GROUP_SIZE], report, ahead)
+    rows = _claim_batch(app, limit, ahead)
+    while rows:
+        limit -= len(rows)
+        groups = [rows[i:i + GROUP_SIZE] for i in range(0, len(rows), GROUP_SIZE)]
+        following: list[InboundMessage] = []
+        for n, group in enumerate(groups):
+            if ahead is not None and n == len(groups) - 1 and limit > 0:
+                # Claim the next batch now, so that the helper parses it while this group is
+                # applied (else it would wait for work at every batch boundary, and we for it).
+                following = _claim_batch(app, limit, ahead)
+            _run_group(app, group, report, ahead)
             if on_commit is not None:
                 on_commit()
-        limit -= len(rows)
+        if ahead is None and limit > 0:
+            following = _claim_batch(app, limit, None)
+        rows = following
     return report
+
+
+def _claim_batch(app, limit: int, ahead: ParseAhead | None) -> list[InboundMessage]:
+    """Up to 50 ``received`` and 50 ``ocr-done`` rows, claimed; handed to the helper when there is one."""
+    if limit <= 0:
+        return []
+    now = app.now()
+    rows = claim_rows(app.engine, "received", now, min(limit, 50))
+    rows += claim_rows(app.engine, "ocr-done", now, min(limit, 50))
+    if ahead is not None and rows:
+        ahead.submit(Request(r.id, r.raw_path, r.received_at, r.page_text) for r in rows)
+    return rows
 
 
 def _run_group(app, snapshots: list[InboundMessage], report: RunReport, ahead: ParseAhead | None = None) -> None:

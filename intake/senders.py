@@ -38,11 +38,11 @@ from intake.stages.send import Accepted, Mailer, SendReport, deliver_claimed, ma
 
 log = logging.getLogger("intake.send")
 
-BATCH = 20
+BATCH = 40
 """Rows a worker claims at a time: small enough that the connections share the work, large
 enough that the claims (write transactions, each an fsync) stay few."""
 
-LINGER_SECONDS = 0.05
+LINGER_SECONDS = 0.25
 """A woken worker waits this long before it claims, so that one claim (a write transaction) takes
 the mail of several commits instead of one each; mail a few tens of milliseconds later is no loss."""
 

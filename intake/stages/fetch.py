@@ -111,6 +111,7 @@ def _store_batch(engine, store: RawStore, batch: list[FetchedMessage], *, mailbo
         hashes = [blob.sha256 for _, blob in blobs]
         known = set(session.exec(select(InboundMessage.content_hash)
                                  .where(InboundMessage.content_hash.in_(hashes))).all())
+        added: list[InboundMessage] = []
         for msg, blob in blobs:
             report.fetched += 1
             if blob.sha256 in known:
@@ -126,9 +127,10 @@ def _store_batch(engine, store: RawStore, batch: list[FetchedMessage], *, mailbo
                 fetched_at=now, next_attempt_at=now,
             )
             session.add(row)
-            session.flush()
-            report.registered += 1
-            report.new_ids.append(row.id)
+            added.append(row)
+        session.flush()                    # one flush for the batch (the write lock is held meanwhile)
+        report.registered += len(added)
+        report.new_ids += [row.id for row in added]
         state.last_uid = max(state.last_uid, max(m.uid for m in batch))
         state.updated_at = now
         session.add(state)
