@@ -41,18 +41,14 @@ def one_run(n: int, show_statements: bool) -> dict:
 
     from intake.app import build_app
     from intake.db import transaction, upgrade
-    from intake.devservers.localconfig import LocalServers, write_local_config
+    from intake.devservers.localconfig import offline_config
     from intake.models import InboundMessage
     from intake.runner import process_received
     from intake.settings import load_settings
     from intake.stages.fetch import header_message_id
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-process-"))
-    servers = LocalServers(imap_port=9, imap_security="none", imap_user="x", imap_password="x",
-                           smtp_port=9, smtp_security="none", ca_file=None)
-    cfg = write_local_config(tmp / "config", servers, database_url=f"sqlite:///{tmp / 'intake.db'}",
-                             storage=tmp / "store")
-    app = build_app(load_settings(cfg))
+    app = build_app(load_settings(offline_config(tmp)))
     upgrade(app.engine)
     now = datetime.now(timezone.utc)
     corpus = build_corpus(n)

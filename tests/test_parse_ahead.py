@@ -17,7 +17,7 @@ import pytest
 from intake.adapters.raw_store import RawStore
 from intake.app import build_app
 from intake.db import upgrade
-from intake.devservers.localconfig import LocalServers, write_local_config
+from intake.devservers.localconfig import offline_config
 from intake.domain.decide import decide_message
 from intake.domain.mailparse import parse_message
 from intake.domain.records import Kind
@@ -53,11 +53,7 @@ def built_app(tmp_path_factory):
     """A real app as ``bench/bench_process.py`` builds it (unused server ports: nothing connects);
     built once per module (loading the rules takes a third of a second)."""
     tmp = tmp_path_factory.mktemp("parse-ahead")
-    servers = LocalServers(imap_port=9, imap_security="none", imap_user="x", imap_password="x",
-                           smtp_port=9, smtp_security="none", ca_file=None)
-    cfg = write_local_config(tmp / "config", servers, database_url=f"sqlite:///{tmp / 'intake.db'}",
-                             storage=tmp / "store")
-    app = build_app(load_settings(cfg))
+    app = build_app(load_settings(offline_config(tmp)))
     upgrade(app.engine)
     yield app
     app.engine.dispose()

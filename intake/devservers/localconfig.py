@@ -94,3 +94,18 @@ admin_addresses = ["minsu.kim@example.org"]
     path = folder / "intake.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+OFFLINE_SERVERS = LocalServers(imap_port=9, imap_security="none", imap_user="offline", imap_password="offline",
+                               smtp_port=9, smtp_security="none", ca_file=None)
+"""Server settings for a config whose servers are never contacted (benchmarks and tests of the
+stages between fetch and send; port 9 is discard)."""
+
+
+def offline_config(folder: Path, *, database_url: str | None = None) -> Path:
+    """``write_local_config`` for ``OFFLINE_SERVERS``, with SQLite and the store in ``folder``."""
+    folder = Path(folder)
+    return write_local_config(folder / "config", OFFLINE_SERVERS,
+                              database_url=database_url or f"sqlite:///{folder / 'intake.db'}",
+                              storage=folder / "store")
+
