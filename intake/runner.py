@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select as sa_select, update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from intake.db import is_sqlite, transaction
 from intake.domain.records import Kind
@@ -139,6 +139,10 @@ def _run_group(app, snapshots: list[InboundMessage], report: RunReport, ahead: P
     failed: list[tuple[int, Exception]] = []
     try:
         with transaction(app.engine) as session:
+            # The group's rows in one query (held here: the session keeps them only weakly), so
+            # that each message's ``session.get`` finds its row without a statement of its own.
+            rows = session.exec(select(InboundMessage).where(
+                InboundMessage.id.in_([snapshot.id for snapshot, _ in parsed]))).all()
             for snapshot, work in parsed:
                 try:
                     with session.begin_nested():
