@@ -79,9 +79,9 @@ def run_once(app, *, imap_factory=None, mailer: SmtpMailer | None = None, page_r
     in child processes, so that they do not compete with processing for the
     interpreter lock, and a third child parses and decides the claimed messages
     ahead of the groups being applied (``intake.parse_ahead``); otherwise they
-    are threads and the process stage parses in place. (A second process running the
-    process stage was tried: it gained nothing, as each message's transaction
-    holds SQLite's one write lock for most of its work.) With ``mailer`` given,
+    are threads and the process stage parses in place. (A second process applying
+    messages was tried: it gained nothing, as applying holds SQLite's one write
+    lock for most of its work.) With ``mailer`` given,
     that one connection sends, after processing. Whatever is killed where, the
     claims, the transactions and the accepted-mail journal keep each message
     registered once and each mail sent once (tests/e2e/test_crash_safety.py).
@@ -146,13 +146,13 @@ class _BackgroundProcess:
     """``_Background`` in a forked child (``intake.forking``): its work does not take turns with
     the caller's at the interpreter lock."""
 
-    def __init__(self, app, fn, name: str, close_in_child=()):
-        self.app, self.fn, self.name, self.close_in_child = app, fn, name, list(close_in_child)
+    def __init__(self, app, fn, name: str):
+        self.app, self.fn, self.name = app, fn, name
         self._child = None
         self._result = None
 
     def start(self) -> None:
-        self._child = fork_child(self.name, self.app, self.fn, close_in_child=self.close_in_child)
+        self._child = fork_child(self.name, self.app, self.fn)
 
     def finished(self, timeout: float = 0) -> bool:
         return self._child.finished(timeout)

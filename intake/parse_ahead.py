@@ -72,7 +72,7 @@ def work_ahead(app, request: Request) -> Ahead:
         return None
 
     decision = decide_message(mail, app.rules, known_message_ids=unknown, page_text=request.page_text)
-    return Ahead(mail, decision) if not asked else Ahead(mail, None)
+    return Ahead(mail, None if asked else decision)
 
 
 def store_attachments_ahead(app, done: list[Ahead]) -> None:

@@ -97,17 +97,14 @@ def process_received(app, limit: int = 10**9, on_commit=None, ahead: ParseAhead 
     while rows:
         limit -= len(rows)
         groups = [rows[i:i + GROUP_SIZE] for i in range(0, len(rows), GROUP_SIZE)]
-        following: list[InboundMessage] = []
         for n, group in enumerate(groups):
-            if ahead is not None and n == len(groups) - 1 and limit > 0:
-                # Claim the next batch now, so that the helper parses it while this group is
-                # applied (else it would wait for work at every batch boundary, and we for it).
+            if n == len(groups) - 1:
+                # Claim the next batch before the last group is applied, so that a helper parses
+                # it meanwhile (else it would wait for work at every batch boundary, and we for it).
                 following = _claim_batch(app, limit, ahead)
             _run_group(app, group, report, ahead)
             if on_commit is not None:
                 on_commit()
-        if ahead is None and limit > 0:
-            following = _claim_batch(app, limit, None)
         rows = following
     return report
 

@@ -82,10 +82,6 @@ class RawStore:
     def _write_durably(self, files: dict[Path, bytes]) -> None:
         for target in files:
             target.parent.mkdir(parents=True, exist_ok=True)
-        if self._syncfs is None:
-            for target, data in files.items():
-                write_atomically(target, data)
-            return
         temps: list[tuple[Path, Path]] = []
         try:
             for target, data in files.items():
