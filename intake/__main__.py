@@ -1,5 +1,3 @@
-import sys
+from intake.cli import entry
 
-from intake.cli import main
-
-sys.exit(main())
+entry()

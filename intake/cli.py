@@ -13,10 +13,13 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from intake.errors import ConfigErrors, IntakeError
 from intake.logging_setup import setup_logging
@@ -57,6 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     cases.register(sub)
     evaluate.register(sub)
     return parser
+
+
+def entry() -> NoReturn:
+    """The ``intake`` program (console script and ``python -m intake``): ``main``, then exit
+    without tearing the interpreter down. Streams are flushed and every ``atexit`` hook runs
+    (logging's among them); what is skipped is freeing each object and module one by one,
+    about 0.3 s at the end of every command, a ``run --once`` included."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,12 +120,15 @@ def cmd_run(args) -> int:
 
     settings = load(args)
     app = build_app(settings, clock=_clock())
-    require_current_schema(app.engine)
-    if args.once:
-        report = run_once(app, fork=True)
-        print_once_report(app, report)
-        return 0
-    return Daemon(app).run()
+    try:
+        require_current_schema(app.engine)
+        if args.once:
+            report = run_once(app, fork=True)
+            print_once_report(app, report)
+            return 0
+        return Daemon(app).run()
+    finally:
+        app.engine.dispose()        # connections closed cleanly (the program exits without teardown)
 
 
 def _clock():

@@ -135,7 +135,7 @@ def _run_group(app, snapshots: list[InboundMessage], report: RunReport, ahead: P
     applied: list[tuple[int, str]] = []
     failed: list[tuple[int, Exception]] = []
     try:
-        with transaction(app.engine) as session:
+        with transaction(app.engine, yield_to_waiting=True) as session:
             # The group's rows in one query (held here: the session keeps them only weakly), so
             # that each message's ``session.get`` finds its row without a statement of its own.
             rows = session.exec(select(InboundMessage).where(

@@ -68,3 +68,42 @@ def test_postgresql_upgrade_matches_models(postgres_url):
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_schema_head_read_without_alembic_is_alembics_head():
+    from intake.db import schema_head
+
+    assert schema_head() == head_revision()
+
+
+def test_schema_head_refuses_migrations_that_fork(tmp_path):
+    import pytest
+
+    from intake.db import SchemaOutOfDate, schema_head
+
+    for rev, down in (("0001", None), ("0002", "0001"), ("0003", "0001")):
+        (tmp_path / f"{rev}_x.py").write_text(f"revision = {rev!r}\ndown_revision = {down!r}\n", encoding="utf-8")
+    with pytest.raises(SchemaOutOfDate, match="2 heads"):
+        schema_head(tmp_path)
+    (tmp_path / "0004_x.py").write_text("revision = '0004'\ndown_revision = ('0002', '0003')\n", encoding="utf-8")
+    with pytest.raises(SchemaOutOfDate):      # a merge revision is not understood here: refused, not guessed
+        schema_head(tmp_path)
+
+
+def test_run_refuses_an_empty_or_old_schema(tmp_path):
+    import pytest
+    from alembic import command
+
+    from intake.db import SchemaOutOfDate, alembic_config, require_current_schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+    try:
+        with pytest.raises(SchemaOutOfDate, match="nothing \\(empty database\\).*0005.*intake db upgrade"):
+            require_current_schema(engine)
+        upgrade(engine)
+        require_current_schema(engine)
+        command.downgrade(alembic_config(engine), "0003")
+        with pytest.raises(SchemaOutOfDate, match="at 0003, code needs 0005"):
+            require_current_schema(engine)
+    finally:
+        engine.dispose()

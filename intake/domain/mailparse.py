@@ -30,6 +30,7 @@ import email
 import email.parser
 import email.policy
 import email.utils
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -207,7 +208,9 @@ def clean_subject(decoded: str, defects: list[str]) -> str:
     return single_line(decoded)
 
 
+@functools.lru_cache(maxsize=4096)
 def _header_name(name: str) -> str:
+    """The lower-case field name (a message's names repeat; every header lookup goes through here)."""
     return raw_to_bytes(name).decode("ascii", errors="replace").strip().lower()
 
 

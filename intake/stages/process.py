@@ -25,7 +25,7 @@ from intake.domain.mailparse import parse_message
 from intake.domain.records import Channel, Kind, MessageDecision, ParsedMail
 from intake.models import Case, InboundMessage, Outbox
 from intake.stages import registration, staff_mail
-from intake.stages.rows import audit
+from intake.stages.rows import audit, audits_batched
 
 log = logging.getLogger("intake.process")
 
@@ -109,6 +109,15 @@ def apply_as_new_case(session: Session, app, row: InboundMessage, prepared: Prep
 
 def apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: datetime) -> str:
     """Write the effects of one message; returns a one-line summary for the log."""
+    if prepared.staff is None and prepared.decision.kind.kind is Kind.CASE:
+        # A new case's events go in one statement. (Not the other kinds': a follow-up whose case
+        # is unknown, or a refused staff command, rolls a savepoint back and goes on.)
+        with audits_batched(session):
+            return _apply(session, app, row, prepared, now)
+    return _apply(session, app, row, prepared, now)
+
+
+def _apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: datetime) -> str:
     mail, decision = prepared.mail, prepared.decision
     kind = decision.kind.kind
     row.kind = kind.value

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
@@ -23,15 +24,41 @@ def audit(session: Session, at: datetime, event: str, *, case_id: int | None = N
     never read back through the session, and the unit of work's per-object
     flush (INSERT … RETURNING id for each) was a large share of a message's time.
     The ids it refers to must exist already (flushed), as they always do here.
+    Inside ``audits_batched`` the event waits for the batch's one statement.
     """
-    session.connection().execute(_AUDIT_INSERT, audit_values(at, event, case_id=case_id, inbound_id=inbound_id,
-                                                             actor=actor, detail=detail))
+    audit_many(session, [audit_values(at, event, case_id=case_id, inbound_id=inbound_id, actor=actor,
+                                      detail=detail)])
 
 
 def audit_many(session: Session, rows: list[dict]) -> None:
     """Several audit events (``audit_values`` each) in one statement, in the session's transaction."""
-    if rows:
+    batch = session.info.get(_BATCH_KEY)
+    if batch is not None:
+        batch.extend(rows)
+    elif rows:
         session.connection().execute(_AUDIT_INSERT, rows)
+
+
+_BATCH_KEY = "intake.audit_batch"
+
+
+@contextlib.contextmanager
+def audits_batched(session: Session) -> Iterator[None]:
+    """The audit events written inside are inserted together, in one statement, when it ends
+    without an exception; none are when it raises (the caller's savepoint is rolled back with
+    the rest). Nested, the inner batch joins the outer one when it ends. Audit rows are never
+    read back in the transaction that writes them; registering a case writes eight."""
+    outer = session.info.get(_BATCH_KEY)
+    pending: list[dict] = []
+    session.info[_BATCH_KEY] = pending
+    try:
+        yield
+    finally:
+        if outer is None:
+            del session.info[_BATCH_KEY]
+        else:
+            session.info[_BATCH_KEY] = outer
+    audit_many(session, pending)
 
 
 def audit_values(at: datetime, event: str, *, case_id: int | None = None, inbound_id: int | None = None,

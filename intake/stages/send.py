@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, insert, or_, select as sa_select, update
+from sqlalchemy import and_, bindparam, insert, or_, select as sa_select, update
 
 from intake.db import is_sqlite, transaction
 from intake.domain.outgoing import attach_original
@@ -220,14 +220,16 @@ def mark_sent(app, accepted: list[Accepted], report: SendReport) -> None:
 def _mark_sent_in(conn, accepted: list[Accepted]) -> None:
     if not accepted:
         return
-    t = Outbox.__table__
-    for item, now in accepted:
-        conn.execute(update(t).where(t.c.id == item.id).values(
-            status="sent", sent_at=now, attempts=t.c.attempts + 1, claimed_until=None, last_error=None))
+    conn.execute(_MARK_SENT, [{"outbox_id": item.id, "at": now} for item, now in accepted])   # one executemany
     conn.execute(insert(AuditEvent.__table__), [audit_values(
         now, f"sent:{item.purpose}", case_id=item.case_id,
         detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
                 "template_version": item.template_version}) for item, now in accepted])
+
+
+_MARK_SENT = (update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam("outbox_id"))
+              .values(status="sent", sent_at=bindparam("at", type_=Outbox.__table__.c.sent_at.type),
+                      attempts=Outbox.__table__.c.attempts + 1, claimed_until=None, last_error=None))
 
 
 def _report_sent(accepted: list[Accepted], report: SendReport) -> None:

@@ -286,7 +286,8 @@ def test_same_sender_same_subject_on_open_case_is_a_follow_up(tmp_path, dovecot,
 
 def test_template_preview_with_a_real_case(tmp_path, dovecot, smtp_sink):
     env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
-    env.append(ks_c_request("방북증명서 발급 문의", "방북증명서 발급 절차를 알려 주십시오.\n"))
+    # Arrived at NOW (the due date shown depends on the arrival, the server's INTERNALDATE)
+    env.append(ks_c_request("방북증명서 발급 문의", "방북증명서 발급 절차를 알려 주십시오.\n"), internaldate=NOW)
     env.run_once(clock=FixedClock(NOW))
     shown = env.run_cli("templates", "preview", "acknowledgement", "--case", "2026-000001",
                         "--html", str(tmp_path / "ack.html"))
