@@ -112,23 +112,38 @@ class WriterGate:
         self.queue_path = database_path + ".gate-queue"
         self._fds: tuple[int, int] | None = None
         self.held = False
+        self.unusable = False
 
-    def _open(self) -> tuple[int, int]:
+    def _open(self) -> tuple[int, int] | None:
+        """The two lock files, opened read-only (``flock`` needs no more, and files another user
+        created, readable to all, still serve); None, with a warning, when they cannot be opened:
+        then this connection goes to SQLite's own lock as if there were no gate."""
         if self._fds is None:
-            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-            gate = os.open(self.path, flags, 0o640)
+            flags = os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC
             try:
-                queue = os.open(self.queue_path, flags, 0o640)
-            except BaseException:
-                os.close(gate)
-                raise
+                gate = os.open(self.path, flags, 0o644)
+                try:
+                    queue = os.open(self.queue_path, flags, 0o644)
+                except BaseException:
+                    os.close(gate)
+                    raise
+            except OSError as exc:
+                if not self.unusable:
+                    log.warning("- database writer gate %s cannot be opened (%s); writers wait at SQLite's "
+                                "own lock instead", self.path, exc)
+                self.unusable = True
+                return None
             self._fds = (gate, queue)
         return self._fds
 
     def enter(self, *, yield_to_waiting: bool = False) -> None:
-        if getattr(_held, "gate", None) is not None:
+        holding = getattr(_held, "gate", None)
+        if holding is not None and holding.held:
             return
-        gate, queue = self._open()
+        fds = self._open()
+        if fds is None:
+            return
+        gate, queue = fds
         deadline = time.monotonic() + self.timeout_seconds
         if yield_to_waiting:
             if _flock_by(queue, fcntl.LOCK_EX, deadline):    # granted once every queued writer has the gate

@@ -183,3 +183,23 @@ def test_postgresql_connections_have_no_gate(postgres_url):
             assert not isinstance(session.connection().connection.dbapi_connection, GatedConnection)
     finally:
         engine.dispose()
+
+
+def test_gate_files_of_another_user_readable_to_all_still_serve(engine, tmp_path):
+    """An admin's command run as root may create the gate files first: read-only is enough."""
+    for name in ("gate.db.gate", "gate.db.gate-queue"):
+        (tmp_path / name).unlink(missing_ok=True)
+        (tmp_path / name).touch()
+        os.chmod(tmp_path / name, 0o444)
+    engine.dispose()
+    _write(engine, "read-only gate")
+    assert _entered(engine) == ["read-only gate"]
+
+
+def test_a_gate_that_cannot_be_opened_is_passed_by(engine, tmp_path):
+    engine.dispose()
+    for name in ("gate.db.gate", "gate.db.gate-queue"):
+        (tmp_path / name).unlink(missing_ok=True)
+        (tmp_path / name).mkdir()                  # not a file: open() fails
+    _write(engine, "no gate")
+    assert _entered(engine) == ["no gate"]
