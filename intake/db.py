@@ -74,15 +74,12 @@ def _configure_sqlite(engine: Engine, synchronous: str = "FULL") -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        dbapi_conn = conn.connection.dbapi_connection
-        gated = isinstance(dbapi_conn, GatedConnection)
-        if gated:
-            dbapi_conn.gate.enter(yield_to_waiting=getattr(_policy, "yield_to_waiting", False))
+        gate = conn.connection.dbapi_connection.gate        # a GatedConnection (make_engine)
+        gate.enter(yield_to_waiting=getattr(_policy, "yield_to_waiting", False))
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            if gated:
-                dbapi_conn.gate.leave()
+            gate.leave()
             raise
 
 
@@ -107,18 +104,19 @@ class WriterGate:
     """How long a writer waits at the gate (as long as SQLite's own busy timeout) before it goes
     on to SQLite's lock without it."""
 
-    def __init__(self, database_path: str):
-        self.path = database_path + ".gate"
-        self.queue_path = database_path + ".gate-queue"
+    def __init__(self, database_path: str | None):
+        """``database_path`` None (an in-memory database, which no other connection shares): no gate."""
+        self.path = database_path + ".gate" if database_path else None
+        self.queue_path = database_path + ".gate-queue" if database_path else None
         self._fds: tuple[int, int] | None = None
         self.held = False
-        self.unusable = False
+        self.unusable = database_path is None
 
     def _open(self) -> tuple[int, int] | None:
         """The two lock files, opened read-only (``flock`` needs no more, and files another user
         created, readable to all, still serve); None, with a warning, when they cannot be opened:
         then this connection goes to SQLite's own lock as if there were no gate."""
-        if self._fds is None:
+        if self._fds is None and not self.unusable:
             flags = os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC
             try:
                 gate = os.open(self.path, flags, 0o644)
@@ -127,10 +125,9 @@ class WriterGate:
                 except BaseException:
                     os.close(gate)
                     raise
-            except OSError as exc:
-                if not self.unusable:
-                    log.warning("- database writer gate %s cannot be opened (%s); writers wait at SQLite's "
-                                "own lock instead", self.path, exc)
+            except OSError as exc:     # said once: the connection does not try again
+                log.warning("- database writer gate %s cannot be opened (%s); writers wait at SQLite's "
+                            "own lock instead", self.path, exc)
                 self.unusable = True
                 return None
             self._fds = (gate, queue)
@@ -205,7 +202,7 @@ class GatedConnection(sqlite3.Connection):
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
         path = os.fspath(database)
-        self.gate = _NoGate() if path in ("", ":memory:") or path.startswith("file:") else WriterGate(path)
+        self.gate = WriterGate(None if path in ("", ":memory:") or path.startswith("file:") else path)
         _gated.add(self)
 
     def commit(self) -> None:
@@ -225,18 +222,6 @@ class GatedConnection(sqlite3.Connection):
             super().close()
         finally:
             self.gate.close()
-
-
-class _NoGate:
-    held = False
-
-    def enter(self, *, yield_to_waiting: bool = False) -> None:
-        pass
-
-    def leave(self) -> None:
-        pass
-
-    close = forget = leave
 
 
 _gated: "weakref.WeakSet[GatedConnection]" = weakref.WeakSet()

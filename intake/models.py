@@ -56,6 +56,12 @@ class MailboxState(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_ts())
 
 
+def field_defaults(model: type[SQLModel]) -> dict:
+    """The declared defaults of ``model``'s optional fields (not the primary key): what a Core insert,
+    which bypasses the model, must still write for a new row."""
+    return {name: f.default for name, f in model.model_fields.items() if not f.is_required() and name != "id"}
+
+
 class InboundMessage(SQLModel, table=True):
     """One fetched message. ``stage`` is its state machine; the raw bytes are on disk."""
 

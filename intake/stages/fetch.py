@@ -26,7 +26,7 @@ from intake.adapters.imap_source import FetchedMessage
 from intake.adapters.raw_store import RawStore
 from intake.db import transaction
 from intake.domain.mailparse import message_ids
-from intake.models import InboundMessage, MailboxState
+from intake.models import InboundMessage, MailboxState, field_defaults
 from intake.testing_hooks import crash_point
 
 log = logging.getLogger("intake.fetch")
@@ -122,10 +122,10 @@ def _store_batch(engine, store: RawStore, batch: list[FetchedMessage], *, mailbo
                 continue
             known.add(blob.sha256)
             added.append(dict(
-                mailbox=mailbox, uidvalidity=uidvalidity, uid=msg.uid,
+                _NEW_ROW, mailbox=mailbox, uidvalidity=uidvalidity, uid=msg.uid,
                 message_id=header_message_id(msg.raw), content_hash=blob.sha256,
                 raw_path=str(blob.path), size=blob.size, received_at=msg.internaldate,
-                fetched_at=now, next_attempt_at=now, **_NEW_ROW,
+                fetched_at=now, next_attempt_at=now,
             ))
         if added:
             # One statement for the batch (Core: the rows are not used as objects here).
@@ -138,9 +138,7 @@ def _store_batch(engine, store: RawStore, batch: list[FetchedMessage], *, mailbo
 
 _INBOUND_INSERT = InboundMessage.__table__.insert().returning(InboundMessage.__table__.c.id,
                                                               sort_by_parameter_order=True)
-_NEW_ROW = dict(server_done=False, stage="received", attempts=0, claimed_until=None, last_error=None, kind=None,
-                channel=None, subject=None, from_address=None, case_id=None, decision=None, page_text=None,
-                needs_manual_reading=False, ocr_report=None, processed_at=None)
+_NEW_ROW = field_defaults(InboundMessage)     # stage "received", attempts 0, …
 
 
 def _mark_on_server(source: MailSource, uids: list[int], processed_mailbox: str) -> None:
