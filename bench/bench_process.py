@@ -12,7 +12,7 @@ It writes a local config (unused server ports: nothing connects), upgrades a
 fresh SQLite database (WAL, synchronous=FULL, as in production), stores N
 sample-like e-mails (the same corpus as ``bench_intake.py``) as the fetch stage
 would (raw store + ``inbound_message`` rows), then times
-``intake.runner.process_received`` over them and prints messages per second,
+``intake.runner.run_stage(app, intake.pipeline.PROCESS)`` over them and prints messages per second,
 process CPU milliseconds per message and SQL statements per message
 (``--statements`` also lists the statements of one message by kind).
 """
@@ -43,7 +43,8 @@ def one_run(n: int, show_statements: bool) -> dict:
     from intake.db import transaction, upgrade
     from intake.devservers.localconfig import offline_config
     from intake.models import InboundMessage
-    from intake.runner import process_received
+    from intake.pipeline import PROCESS
+    from intake.runner import run_stage
     from intake.settings import load_settings
     from intake.stages.fetch import header_message_id
 
@@ -65,7 +66,7 @@ def one_run(n: int, show_statements: bool) -> dict:
         statements.append(statement)
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    report = process_received(app)
+    report = run_stage(app, PROCESS)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     if report.processed != n:
         raise SystemExit(f"processed {report.processed} of {n} (failed {report.failed})")

@@ -1,7 +1,8 @@
-"""Wiring: build the objects every loop needs from validated settings.
+"""Wiring: build the objects every stage needs from validated settings.
 
 Nothing here decides anything; it reads config files once, builds the pure
-rule records and the adapters, and hands them out explicitly (no globals).
+rule records and the adapters, and hands them out explicitly (no globals) in
+one typed object, ``App``, that every stage takes as its first argument.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from sqlalchemy.engine import Engine
 
@@ -20,6 +21,7 @@ from intake.adapters.raw_store import RawStore
 from intake.adapters.sent_journal import SentJournal
 from intake.adapters.templates import TemplateStore
 from intake.db import make_engine
+from intake.domain.attachments import AttachmentLimits
 from intake.domain.calendar_config import CalendarConfig, calendar_from_config, parse_calendar_config, parse_policies
 from intake.domain.deadlines import DeadlinePolicy
 from intake.domain.decide import DecisionRules
@@ -27,6 +29,9 @@ from intake.domain.records import OrgFacts
 from intake.domain.workdays import BusinessCalendar
 from intake.errors import ConfigError, ConfigErrors
 from intake.settings import Settings, read_toml
+
+if TYPE_CHECKING:
+    from intake.adapters.ocr import PageReader
 
 log = logging.getLogger("intake")
 
@@ -93,6 +98,24 @@ class App:
     _calendars: dict = field(default_factory=dict)
     known_template_versions: set = field(default_factory=set)   # (name, version) rows seen committed
     calendar_fingerprint: str | None = None    # calendar.toml + policies.toml as last loaded by the sweeper
+    page_reader_factory: Callable[[], "PageReader"] | None = None   # None: the Tesseract reader
+    _page_reader: "PageReader | None" = None
+
+    def page_reader(self) -> "PageReader":
+        """The OCR page reader, built on first use (its imports take about 0.3 s; most runs read no page)."""
+        if self._page_reader is None:
+            if self.page_reader_factory is not None:
+                self._page_reader = self.page_reader_factory()
+            else:
+                from intake.adapters.ocr import PageReader
+
+                self._page_reader = PageReader()
+        return self._page_reader
+
+    @property
+    def attachment_limits(self) -> AttachmentLimits:
+        st = self.settings.storage
+        return AttachmentLimits(max_bytes=st.max_attachment_bytes, max_count=st.max_attachments)
 
     @property
     def org(self) -> OrgFacts:

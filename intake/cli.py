@@ -13,10 +13,8 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -63,18 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def entry() -> NoReturn:
-    """The ``intake`` program (console script and ``python -m intake``): ``main``, then exit
-    without tearing the interpreter down. Streams are flushed and every ``atexit`` hook runs
-    (logging's among them); what is skipped is freeing each object and module one by one,
-    about 0.3 s at the end of every command, a ``run --once`` included."""
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    atexit._run_exitfuncs()
-    os._exit(code)
+    """The ``intake`` program (console script and ``python -m intake``)."""
+    sys.exit(main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,12 +111,12 @@ def cmd_run(args) -> int:
     try:
         require_current_schema(app.engine)
         if args.once:
-            report = run_once(app, fork=True)
+            report = run_once(app)
             print_once_report(app, report)
             return 0
         return Daemon(app).run()
     finally:
-        app.engine.dispose()        # connections closed cleanly (the program exits without teardown)
+        app.engine.dispose()
 
 
 def _clock():

@@ -1,8 +1,21 @@
-"""Crash points for the crash-safety tests.
+"""Test seams, read here and nowhere else: crash points and the clock skew.
 
 ``INTAKE_CRASH_AT=name[:n]`` makes the process kill itself with SIGKILL the n-th
-time (default 1st) it reaches the named point. Unset (always, in production),
-``crash_point`` is a dictionary lookup and nothing else.
+time (default 1st) it reaches the named crash point. The variable is read once,
+when the process first reaches any crash point; unset (always, in production),
+``crash_point`` is one comparison and nothing else.
+
+The crash points, in the order one message meets them:
+
+``after-fetch-commit``       raw stored and rows committed, not yet flagged on the server
+``before-<stage>-commit``    a message's effects written in its transaction, not committed
+                             (``<stage>`` is a pipeline stage's name: ``process``, ``ocr``;
+                             raised by the runner for every stage alike)
+``after-<stage>-commit``     a message's transaction committed
+``before-smtp-send``         an outbox row claimed (committed), not yet sent
+``after-smtp-accepted``      the server said 250, the journal has it, the row is not yet marked sent
+``after-smtp-commit``        the row is marked sent
+``sweep-before-commit``      a clock's timed actions written (ledger rows and mail), not committed
 """
 
 from __future__ import annotations
@@ -11,27 +24,26 @@ import os
 import signal
 
 _counts: dict[str, int] = {}
-_parent_pid: int | None = None
+_wanted: tuple[str, int] | None = None
+_read = False
 
 
-def kill_parent_on_crash(parent_pid: int) -> None:
-    """In a helper child process (the forked sender): a crash point kills the parent too, so the
-    test sees the whole ``run --once`` die at that point, as it would without the child."""
-    global _parent_pid
-    _parent_pid = parent_pid
+def _crash_spec() -> tuple[str, int] | None:
+    global _wanted, _read
+    if not _read:
+        spec = os.environ.get("INTAKE_CRASH_AT") or ""
+        name, _, nth = spec.partition(":")
+        _wanted = (name, int(nth or 1)) if name else None
+        _read = True
+    return _wanted
 
 
 def crash_point(name: str) -> None:
-    spec = os.environ.get("INTAKE_CRASH_AT")
-    if not spec:
-        return
-    wanted, _, nth = spec.partition(":")
-    if wanted != name:
+    wanted = _crash_spec()
+    if wanted is None or wanted[0] != name:
         return
     _counts[name] = _counts.get(name, 0) + 1
-    if _counts[name] >= int(nth or 1):
-        if _parent_pid is not None:
-            os.kill(_parent_pid, signal.SIGKILL)
+    if _counts[name] >= wanted[1]:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

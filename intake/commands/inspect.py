@@ -35,16 +35,16 @@ def inspect_file(path: Path, settings, *, page_text: str | None = None, ocr: boo
 def _ocr_pages(mail, rules) -> str | None:
     from intake.domain.channel import decide_channel
     from intake.domain.records import Channel
-    from intake.stages.registration import is_page_attachment
+    from intake.domain.attachments import is_page
 
     if decide_channel(mail, rules.channel_rules).channel not in (Channel.FAX, Channel.POST):
         return None
-    from intake.daemon import make_page_reader
+    from intake.adapters.ocr import PageReader
 
-    reader = make_page_reader()
+    reader = PageReader()
     texts = []
     for att in mail.attachments:
-        if is_page_attachment(att):
+        if is_page(att):
             res = reader.read_attachment(att.payload, att.content_type, att.filename, page_limit=20,
                                          seconds_per_page=60.0)
             if res.text.strip():

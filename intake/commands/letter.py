@@ -98,7 +98,8 @@ def _letter(args: argparse.Namespace) -> int:
     from intake.domain import replies
     from intake.models import Case
     from intake.settings import load_settings
-    from intake.stages.registration import case_facts, record_template_version
+    from intake.stages.case_facts import case_facts
+    from intake.stages.outbox import record_template_version
     from intake.stages.rows import audit
 
     out = _out_path(args.out)

@@ -137,7 +137,7 @@ def _with_case(args, context: dict) -> dict:
     from intake.domain.records import OrgFacts
     from intake.models import Case
     from intake.settings import load_settings
-    from intake.stages.registration import case_facts
+    from intake.stages.case_facts import case_facts
 
     settings = load_settings(getattr(args, "config", None), require_secrets=False)
     engine = make_engine(settings.database.url)

@@ -115,3 +115,14 @@ def readable_pages(attachments: Sequence[Attachment], limits: AttachmentLimits) 
     """The parts OCR may read: page types within the limits."""
     return [p.attachment for p in plan_attachments(attachments, limits)
             if not p.kept_aside and is_page(p.attachment)]
+
+
+def aside_reason_ko(size: int, index: int, limits: AttachmentLimits) -> str:
+    """Why a part was kept aside, for the handler's task mail (Korean)."""
+    if index >= limits.max_count:
+        return f"한 메일의 첨부 {limits.max_count}개 제한을 넘는 {index + 1}번째 첨부입니다"
+    return f"크기 {_mb(size)}가 첨부 한 개의 제한 {_mb(limits.max_bytes)}를 넘습니다"
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"

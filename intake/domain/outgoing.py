@@ -1,11 +1,8 @@
 """Compose outgoing mail bytes from a rendered template (pure: ids and time are given).
 
 Header values that came from customers (their subject, their name) are reduced
-to one line before they reach a header. The bytes are written directly (the
-stdlib's ``EmailMessage`` with the SMTP policy costs milliseconds per mail);
-any other header value that still holds a control character or non-ASCII text
-goes through the stdlib path, whose SMTP policy refuses CR/LF — so a customer
-cannot inject headers either way.
+to one line before they reach a header, and the stdlib's ``EmailMessage`` with
+the SMTP policy refuses CR/LF in any header: a customer cannot inject headers.
 
 Layout of a composed mail (CRLF line ends, 7-bit, every body part base64):
 
@@ -24,19 +21,18 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from intake.domain.records import RenderedMail
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-_SAFE_VALUE = re.compile(r"[\x20-\x7e]*\Z")          # printable ASCII, nothing else
 
 CRLF = b"\r\n"
 MAX_LINE = 78          # RFC 5322 "SHOULD"; the hard limit is 998
-_EW_CHUNK = 42         # bytes of UTF-8 per encoded word: 56 base64 chars, 68 with "=?utf-8?b?" "?="
 
 
 def one_line(value: str, limit: int = 400) -> str:
@@ -64,141 +60,36 @@ class Envelope:
     reply_to: str | None = None
 
 
-# ------------------------------------------------------------------ header encoding
-
-
-def encoded_words(value: str) -> list[str]:
-    """RFC 2047 ``=?utf-8?b?…?=`` words, each ≤ 75 characters, never splitting a character."""
-    data = value.encode("utf-8")
-    words: list[str] = []
-    start, n = 0, len(data)
-    while start < n:
-        end = min(start + _EW_CHUNK, n)
-        while end < n and (data[end] & 0xC0) == 0x80:   # back off to a character boundary
-            end -= 1
-        words.append("=?utf-8?b?" + base64.b64encode(data[start:end]).decode("ascii") + "?=")
-        start = end
-    return words
-
-
-def _fold_words(name: str, words: list[str], sep: str = " ") -> str:
-    """``name: w1 w2 …`` folded before a word when the line would pass MAX_LINE."""
-    out = [name, ":"]
-    width = len(name) + 1
-    for w in words:
-        if width + 1 + len(w) > MAX_LINE and width > len(name) + 1:
-            out.append("\r\n ")
-            width = 1
-        else:
-            out.append(sep)
-            width += 1
-        out.append(w)
-        width += len(w)
-    return "".join(out)
-
-
-def unstructured(name: str, value: str) -> str:
-    """An unstructured header line (e.g. Subject), encoded and folded; ``value`` has no control chars."""
-    if value.isascii() and "=?" not in value and len(name) + 2 + len(value) <= MAX_LINE:
-        return f"{name}: {value}"
-    if not value:
-        return f"{name}: "
-    return _fold_words(name, encoded_words(value))
-
-
-def _mailbox(name: str, address: str) -> list[str] | None:
-    """The words of ``name <address>``, or None when the stdlib path must handle it."""
-    if not _SAFE_VALUE.match(address) or "<" in address or ">" in address or " " in address:
-        return None
-    if not name:
-        return [address]
-    if "=?" in name:
-        return None
-    if name.isascii():
-        return [formataddr((name, address))] if _SAFE_VALUE.match(name) else None   # quoted when needed
-    return [*encoded_words(name), f"<{address}>"]
-
-
 # ------------------------------------------------------------------ compose
 
 
 def _boundary(seed: str, kind: str) -> str:
-    # "=_" cannot occur in base64 text, and every part we write is base64.
+    # "=_" cannot occur in base64 text, and every part we write is base64. Derived from the
+    # Message-ID, so that composing the same mail twice gives the same bytes.
     return f"=_{kind}_{hashlib.sha256(seed.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
 
 
-def _base64_body(text: str) -> bytes:
-    # Same bytes as the stdlib's text content manager: lines joined with CRLF, CRLF at the end.
-    data = ("\r\n".join(text.splitlines()) + "\r\n").encode("utf-8")
-    return base64.encodebytes(data).replace(b"\n", CRLF)
+_POLICY = SMTP.clone(max_line_length=MAX_LINE - 2)
+"""The stdlib's folding of encoded words may run a line a character or two past its limit."""
+
+
+def _set_subject(msg: EmailMessage, subject: str) -> None:
+    if subject.isascii() and "=?" not in subject:
+        msg["Subject"] = subject
+        return
+    # Encoded words by ``email.header``: the policy's own folder drops a space where it folds
+    # between words ("1일 전" came out "1일전"), and it leaves text that looks like an encoded
+    # word as it is, which every reader would then decode.
+    msg.set_raw("Subject", Header(subject, "utf-8", maxlinelen=MAX_LINE - 2, header_name="Subject")
+                .encode(linesep="\r\n"))
 
 
 def compose(rendered: RenderedMail, env: Envelope) -> bytes:
-    headers = _fast_headers(rendered, env)
-    if headers is None:
-        return _compose_stdlib(rendered, env)
-    text_part = _base64_body(rendered.text)
-    if not rendered.html:
-        head = headers + [
-            "MIME-Version: 1.0",
-            'Content-Type: text/plain; charset="utf-8"',
-            "Content-Transfer-Encoding: base64",
-        ]
-        return "\r\n".join(head).encode("ascii") + CRLF + CRLF + text_part
-    b = _boundary(env.message_id, "alt").encode("ascii")
-    head = headers + ["MIME-Version: 1.0", f'Content-Type: multipart/alternative;\r\n boundary="{b.decode()}"']
-    return b"".join((
-        "\r\n".join(head).encode("ascii"), CRLF, CRLF,
-        b"--", b, CRLF,
-        b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n', text_part,
-        b"--", b, CRLF,
-        b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n',
-        _base64_body(rendered.html),
-        b"--", b, b"--", CRLF,
-    ))
-
-
-def _fast_headers(rendered: RenderedMail, env: Envelope) -> list[str] | None:
-    """The header lines, or None when a value needs the stdlib (non-ASCII address, stray control char…)."""
-    sender = _mailbox(one_line(env.from_name), env.from_address)
-    if sender is None:
-        return None
-    in_reply_to = one_line(env.in_reply_to) if env.in_reply_to else None
-    refs = [one_line(r) for r in env.references if r][-20:]
-    plain = [", ".join(env.to), env.message_id, in_reply_to or "", env.reply_to or "", env.auto_submitted or "",
-             env.case_ref or "", f"{rendered.template} {rendered.template_version}", *refs]
-    if not all(_SAFE_VALUE.match(v) for v in plain):
-        return None
-    if not all(a and _SAFE_VALUE.match(a) and " " not in a and "," not in a for a in env.to):
-        return None
-    lines = [_fold_words("From", sender),
-             f"To: {', '.join(env.to)}",
-             unstructured("Subject", one_line(rendered.subject, 900)),
-             f"Date: {format_datetime(env.date)}",
-             f"Message-ID: {env.message_id}"]
-    if in_reply_to:
-        lines.append(f"In-Reply-To: {in_reply_to}")
-    refs = [r for r in refs if r]
-    if refs:
-        lines.append(_fold_words("References", refs))
-    if env.reply_to:
-        lines.append(f"Reply-To: {env.reply_to}")
-    if env.auto_submitted:
-        lines.append(f"Auto-Submitted: {env.auto_submitted}")
-    if env.case_ref:
-        lines.append(f"X-Intake-Case: {env.case_ref}")
-    lines.append(f"X-Intake-Template: {rendered.template} {rendered.template_version}")
-    if any(len(line) > 998 for line in "\r\n".join(lines).split("\r\n")):
-        return None
-    return lines
-
-
-def _compose_stdlib(rendered: RenderedMail, env: Envelope) -> bytes:
-    """The general path (the SMTP policy refuses CR/LF in any header)."""
-    msg = EmailMessage(policy=SMTP)
+    """The mail's bytes, by the stdlib's composer (its SMTP policy refuses CR/LF in any header)."""
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = Address(display_name=one_line(env.from_name), addr_spec=env.from_address)
     msg["To"] = ", ".join(env.to)
-    msg["Subject"] = one_line(rendered.subject, 900)
+    _set_subject(msg, one_line(rendered.subject, 900))
     msg["Date"] = format_datetime(env.date)
     msg["Message-ID"] = env.message_id
     if env.in_reply_to:
@@ -216,6 +107,7 @@ def _compose_stdlib(rendered: RenderedMail, env: Envelope) -> bytes:
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
     if rendered.html:
         msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
+        msg.set_boundary(_boundary(env.message_id, "alt"))
     return msg.as_bytes()
 
 

@@ -11,7 +11,7 @@ import logging
 
 from intake.db import transaction
 from intake.domain import replies
-from intake.stages.registration import enqueue
+from intake.stages.outbox import enqueue
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.admin")

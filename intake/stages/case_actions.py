@@ -26,7 +26,8 @@ from intake.errors import IntakeError
 from intake.models import Case, CaseClock, Notice
 from intake.stages import clocks as clock_rows
 from intake.stages.corrections import CorrectionError, reassign
-from intake.stages.registration import _department, case_facts, customer_skip_reason, enqueue
+from intake.stages.case_facts import facts_of, handler_of
+from intake.stages.outbox import customer_skip_reason, enqueue
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.actions")
@@ -39,16 +40,11 @@ class ActionError(IntakeError):
     """A staff action that cannot be done; the message says why (shown to the staff member)."""
 
 
-def _facts(app, case: Case):
-    category = app.rules.category_rules.category(case.category)
-    return case_facts(case, category.label if category else case.category)
-
-
 def _handler(app, case: Case):
-    handler = app.settings.roster.member(case.handler_id)
-    if handler is None:
+    staff = handler_of(app, case)
+    if staff is None:
         raise ActionError(f"handler {case.handler_id!r} of {case.ref} is not in staff.toml")
-    return handler, _department(app, handler.department)
+    return staff
 
 
 def notify_customer(session: Session, app, case: Case, template: str, context: dict, *, key: str, kind: str,
@@ -97,7 +93,7 @@ def hold(session: Session, app, case: Case, reason: str, actor: str, now: dateti
           detail={"clocks": [r.policy for r in rows], "reason": reason})
     handler, department = _handler(app, case)
     ctx = replies.progress_notice_context(
-        _facts(app, case), handler, department, app.org,
+        facts_of(app, case), handler, department, app.org,
         progress=f"다음 사유로 처리 기간의 진행을 잠시 멈추었습니다: {reason}\n"
                  f"사유가 해소되면 처리를 다시 시작하고 새 처리 기한을 알려 드리겠습니다.")
     sent = notify_customer(session, app, case, "progress-notice", ctx, key=f"hold:{rows[0].id}:{now.isoformat()}",
@@ -116,7 +112,7 @@ def resume(session: Session, app, case: Case, actor: str, now: datetime) -> str:
     audit(session, now, "resumed", case_id=case.id, actor=actor,
           detail={"clocks": [r.policy for r in rows], "due": [d.isoformat() if d else None for d in dues]})
     handler, department = _handler(app, case)
-    ctx = replies.progress_notice_context(_facts(app, case), handler, department, app.org,
+    ctx = replies.progress_notice_context(facts_of(app, case), handler, department, app.org,
                                           progress="멈추었던 처리를 다시 시작하였습니다.")
     sent = notify_customer(session, app, case, "progress-notice", ctx, key=f"resume:{rows[0].id}:{now.isoformat()}",
                            kind="progress-notice", now=now, actor=actor)
@@ -135,7 +131,7 @@ def extend(session: Session, app, case: Case, new_date, reason: str, actor: str,
           detail={"clock": row.policy, "before": before.isoformat() if before else None,
                   "after": after.isoformat() if after else None, "reason": reason})
     handler, department = _handler(app, case)
-    facts = _facts(app, case)
+    facts = facts_of(app, case)
     ctx = replies.extension_notice_context(facts, handler, department, app.org,
                                            previous_due_at=before or facts.due_at, reason=reason)
     sent = notify_customer(session, app, case, "extension-notice", ctx, key=f"extend:{row.id}",
@@ -248,7 +244,7 @@ def answer(session: Session, app, case: Case, text: str, actor: str, now: dateti
     if not text:
         raise ActionError("the answer is empty")
     handler, department = _handler(app, case)
-    ctx = replies.reply_relay_context(_facts(app, case), handler, department, app.org, answer=text)
+    ctx = replies.reply_relay_context(facts_of(app, case), handler, department, app.org, answer=text)
     fax_to = _fax_address(app, case)
     reason = customer_skip_reason(app, case.customer_address)
     if fax_to is not None and (reason is not None or case.preferred_reply == "fax"):

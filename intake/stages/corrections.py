@@ -21,7 +21,8 @@ from intake.domain.records import Route, StaffMember
 from intake.domain.route import choose_handler
 from intake.errors import IntakeError
 from intake.models import Case, Correction, InboundMessage
-from intake.stages.registration import _department, case_facts, enqueue, facts_for_staff
+from intake.stages.case_facts import case_facts, department as department_of, facts_for_staff
+from intake.stages.outbox import enqueue
 from intake.stages.rows import audit, open_case_counts
 
 log = logging.getLogger("intake.corrections")
@@ -90,7 +91,7 @@ def reassign(session: Session, app, case: Case, to: str, reason: str, actor: str
     roster = app.settings.roster
     previous = roster.member(case.handler_id)
     previous_department = roster.department(case.department)
-    department = _department(app, handler.department)
+    department = department_of(app, handler.department)
     from_handler, from_department = case.handler_id, case.department
     due_before = case.due_at
 

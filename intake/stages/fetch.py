@@ -48,6 +48,11 @@ class FetchReport:
     resynced: bool = False
     new_ids: list[int] = field(default_factory=list)
 
+    @property
+    def worked(self) -> bool:
+        """New rows to process."""
+        return self.registered > 0
+
 
 def header_message_id(raw: bytes) -> str | None:
     """The Message-ID from the raw header block (cheap; no full parse)."""

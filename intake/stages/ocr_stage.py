@@ -1,6 +1,7 @@
 """OCR stage: read the page attachments of fax and post messages.
 
-Runs outside any transaction (``read_pages``) with a time limit per page and a
+Its own stage with its own claim (``intake.pipeline``), so page reading never
+holds up e-mail. Runs outside any transaction (``read_pages``) with a time limit per page and a
 page limit per message; only the result is written (``store_pages``). A
 message whose pages cannot be read still goes on to registration, flagged
 "needs manual reading".
@@ -10,14 +11,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from intake.domain.attachments import is_page, plan_attachments
 from intake.domain.mailparse import parse_message
 from intake.models import InboundMessage
-from intake.domain.attachments import plan_attachments
-from intake.stages.registration import attachment_limits, is_page_attachment
 from intake.stages.rows import audit
+
+if TYPE_CHECKING:
+    from intake.app import App
 
 PAGE_LIMIT = 20
 SECONDS_PER_PAGE = 60.0
@@ -30,15 +34,17 @@ class PagesRead:
     report: list[dict]
 
 
-def read_pages(app, row: InboundMessage, reader) -> PagesRead:
+def read_pages(app: App, row: InboundMessage) -> PagesRead:
+    """The pure half (no transaction open): read the pages with ``app.page_reader()``."""
+    reader = app.page_reader()
     mail = parse_message(app.store.read(row.raw_path), row.received_at)
     texts: list[str] = []
     report: list[dict] = []
     manual = False
     pages_left = PAGE_LIMIT
-    for part in plan_attachments(mail.attachments, attachment_limits(app)):
+    for part in plan_attachments(mail.attachments, app.attachment_limits):
         att = part.attachment
-        if not is_page_attachment(att):
+        if not is_page(att):
             continue
         if part.kept_aside:       # over the size/count limits: stored, named in the task, never read
             report.append({"file": att.filename, "kept_aside": part.aside_reason, "problems": [], "pages": []})
@@ -60,7 +66,8 @@ def read_pages(app, row: InboundMessage, reader) -> PagesRead:
     return PagesRead("\n\f\n".join(texts), manual, report)
 
 
-def store_pages(app, session: Session, row: InboundMessage, pages: PagesRead, now) -> str:
+def store_pages(app: App, session: Session, row: InboundMessage, pages: PagesRead, now) -> str:
+    """The effect half, inside the message's transaction: the text, and on to the process stage."""
     row.page_text = pages.text
     row.needs_manual_reading = pages.needs_manual_reading
     row.ocr_report = json.dumps(pages.report, ensure_ascii=False)

@@ -1,11 +1,20 @@
-"""Process stage: one stored message → decisions → rows (case, outbox, audit), in one transaction.
+"""Process stage: one stored message → decisions → rows (case, outbox, audit).
 
     parse → channel → (OCR, its own stage) → thread/kind → classify → route →
     deadline → render → outbox
 
-``prepare`` does the pure part (parse and decide) given lookups; ``apply``
-writes the effects for the message's kind. The caller (``intake.runner``)
-owns claiming, retries and the catch-all.
+Its two halves, as the runner (``intake.runner``) calls them:
+
+``parse_and_decide``  outside any transaction: parse the raw bytes and decide
+                      what they are (pure). A decision that consulted the
+                      Message-ID lookup (a reply, a bounce) is left to be made
+                      inside, where the answers are current.
+``apply_message``     inside the message's transaction: the remaining decisions
+                      that need the database (staff mail, threading), then the
+                      effects for the message's kind, and the row's next stage
+                      (``done``, ``ocr`` for fax/post pages, ``quarantine``).
+
+A follow-up to a case we do not know is registered as a new case: nothing is dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -23,11 +32,20 @@ from intake.domain.decide import as_follow_up, as_new_case, decide_message
 from intake.domain.threading_ import subject_matches
 from intake.domain.mailparse import parse_message
 from intake.domain.records import Channel, Kind, MessageDecision, ParsedMail
+from intake.domain.attachments import is_page
 from intake.models import Case, InboundMessage, Outbox
-from intake.stages import registration, staff_mail
+from intake.stages import other_kinds, registration, staff_mail
+from intake.stages.other_kinds import UnknownCaseRef
 from intake.stages.rows import audit, audits_batched
 
+if TYPE_CHECKING:
+    from intake.app import App
+
 log = logging.getLogger("intake.process")
+
+DONE = "done"
+OCR = "ocr"
+"""The inbound stage of a fax or post message whose pages are to be read (``intake.stages.ocr_stage``)."""
 
 
 @dataclass(frozen=True)
@@ -53,18 +71,60 @@ def known_ids_lookup(session: Session) -> Callable[[str], str | None]:
 
 
 def needs_ocr(mail: ParsedMail, decision: MessageDecision) -> bool:
-    return decision.channel.channel in (Channel.FAX, Channel.POST) and any(
-        registration.is_page_attachment(a) for a in mail.attachments)
+    return decision.channel.channel in (Channel.FAX, Channel.POST) and any(is_page(a) for a in mail.attachments)
 
 
 def parse(raw: bytes, row: InboundMessage) -> ParsedMail:
     return parse_message(raw, row.received_at)
 
 
-def prepare(mail: ParsedMail, row: InboundMessage, session: Session, app,
+@dataclass(frozen=True)
+class Parsed:
+    """The pure half's result: the parse, and the decision when it needed no database lookup."""
+
+    mail: ParsedMail
+    decision: MessageDecision | None
+
+
+def parse_and_decide(app: App, row: InboundMessage) -> Parsed:
+    """The pure half (no transaction open): parse, and decide with a Message-ID lookup that
+    knows nothing; a decision that asked it is made again inside (``apply_message``)."""
+    mail = parse(app.store.read(row.raw_path), row)
+    asked: list[str] = []
+
+    def unknown(message_id: str) -> None:
+        asked.append(message_id)
+        return None
+
+    decision = decide_message(mail, app.rules, known_message_ids=unknown, page_text=row.page_text)
+    return Parsed(mail, None if asked else decision)
+
+
+def apply_message(app: App, session: Session, row: InboundMessage, parsed: Parsed, now: datetime) -> str:
+    """The effect half, inside the message's transaction; returns a one-line summary for the log."""
+    prepared = prepare(parsed.mail, row, session, app, decision=parsed.decision)
+    if row.stage == "received" and needs_ocr(prepared.mail, prepared.decision):
+        row.stage = OCR
+        row.next_attempt_at = now
+        return f"- {prepared.decision.channel.channel.value} pages queued for OCR"
+    row.stage = DONE                 # spam sets its own (quarantine)
+    row.processed_at = now
+    try:
+        if prepared.decision.kind.kind is Kind.FOLLOW_UP and prepared.staff is None:
+            # Only a follow-up can raise UnknownCaseRef; its partial effects are rolled back with
+            # this savepoint. (Other kinds need none: a savepoint and its flush cost time.)
+            with session.begin_nested():
+                return apply(session, app, row, prepared, now)
+        return apply(session, app, row, prepared, now)
+    except UnknownCaseRef as exc:
+        log.warning("inbound %s: %s; registering it as a new case", row.id, exc)
+        return apply_as_new_case(session, app, row, prepared, now, reason=str(exc))
+
+
+def prepare(mail: ParsedMail, row: InboundMessage, session: Session, app: App,
             decision: MessageDecision | None = None) -> Prepared:
-    """``decision``: made already without the database (``intake.parse_ahead``; only for mail whose
-    decision did not consult the Message-ID lookup); else it is made here."""
+    """The decisions that need the database: the kind (when ``decision`` is None), staff mail,
+    threading by sender and subject."""
     if decision is None:
         decision = decide_message(mail, app.rules, known_message_ids=known_ids_lookup(session),
                                   page_text=row.page_text)
@@ -134,12 +194,12 @@ def _apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: 
         case = registration.register_case(session, app, row, mail, decision, now)
         return f"{case.ref} case registered: {case.category} → {case.handler_id}, due {case.due_at.isoformat()}"
     if kind is Kind.FOLLOW_UP:
-        return registration.attach_follow_up(session, app, row, mail, decision, now)
+        return other_kinds.attach_follow_up(session, app, row, mail, decision, now)
     if kind is Kind.BOUNCE:
-        return registration.record_bounce(session, app, row, mail, decision, now)
+        return other_kinds.record_bounce(session, app, row, mail, decision, now)
     if kind is Kind.AUTO_REPLY:
-        return registration.record_auto_reply(session, app, row, decision, now)
-    return registration.quarantine_spam(session, row, decision, now)
+        return other_kinds.record_auto_reply(session, app, row, decision, now)
+    return other_kinds.quarantine_spam(session, row, decision, now)
 
 
 def decision_evidence(decision: MessageDecision) -> dict:

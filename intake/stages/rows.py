@@ -94,7 +94,7 @@ _ACKS_SENT_SINCE = (select(func.count()).select_from(Outbox)
 
 def acks_sent_since(session: Session, address: str, since: datetime, purpose: str = "acknowledgement") -> int:
     """Mail of ``purpose`` queued to ``address`` since ``since``. Outbox rows are inserted at once
-    (``registration.enqueue``, Core), so a plain query on the connection sees them all: no
+    (``outbox.enqueue``, Core), so a plain query on the connection sees them all: no
     autoflush, no ORM statement built per call."""
     return session.connection().execute(_ACKS_SENT_SINCE, {"purpose": purpose, "address": address,
                                                            "since": since}).scalar_one()

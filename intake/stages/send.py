@@ -15,7 +15,7 @@ SMTP client can close (RFC 1047); both copies would carry the same Message-ID.
 A crash never drops a mail.
 
 ``deliver_due`` sends over one connection, one mail at a time; ``intake.senders`` runs
-several such workers side by side.
+one such worker per ``[smtp] connections``, side by side.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import and_, bindparam, insert, or_, select as sa_select, update
 
@@ -33,6 +33,9 @@ from intake.errors import PermanentDeliveryError, TemporaryDeliveryError
 from intake.models import AuditEvent, Case, Outbox
 from intake.stages.rows import audit, audit_values
 from intake.testing_hooks import crash_point
+
+if TYPE_CHECKING:
+    from intake.app import App
 
 log = logging.getLogger("intake.send")
 
@@ -52,6 +55,10 @@ class SendReport:
     deferred: int = 0
     failed: int = 0
     lines: list[str] = field(default_factory=list)
+
+    @property
+    def worked(self) -> bool:
+        return self.sent > 0
 
     def add(self, more: "SendReport") -> None:
         self.sent += more.sent
@@ -137,50 +144,46 @@ def settle_interrupted(app, report: SendReport) -> None:
     reconcile_interrupted(app, app.now(), report)
 
 
-def deliver_due(app, mailer: Mailer, limit: int = 10_000, *, batch: int = 50) -> SendReport:
-    """Send everything due now over ``mailer`` (at most ``limit`` mails), ``batch`` claimed at a time."""
+BATCH = 40
+"""Rows a sender claims at a time: small enough that several connections share the work, large
+enough that the claims and sent marks (write transactions) stay few."""
+
+
+def deliver_due(app: App, mailer: Mailer, limit: int = 10_000, *, batch: int = BATCH,
+                settle: bool = True) -> SendReport:
+    """Send everything due now over ``mailer`` (at most ``limit`` mails), ``batch`` claimed at a time.
+    ``settle``: first mark sent what a crashed sender had delivered (``settle_interrupted``; the
+    sender pool does that once for all its connections)."""
     report = SendReport()
-    settle_interrupted(app, report)
-    unmarked: list[Accepted] = []
-    try:
-        while limit > 0:
-            if not deliver_claimed(app, mailer, min(limit, batch), report, unmarked):
-                break
-            limit -= batch
-    finally:
-        mark_sent(app, unmarked, report)
+    if settle:
+        settle_interrupted(app, report)
+    while limit > 0:
+        claimed = deliver_batch(app, mailer, min(limit, batch), report)
+        if claimed < min(limit, batch):
+            break
+        limit -= claimed
     return report
 
 
-Accepted = tuple[Claimed, datetime]
-"""A mail the server accepted (journalled), with when; not yet marked sent in the database."""
-
-
-def deliver_claimed(app, mailer: Mailer, batch: int, report: SendReport, unmarked: list[Accepted]) -> int:
-    """One round: a transaction that marks ``unmarked`` (the previous round's accepted mail) sent
-    and claims up to ``batch`` due rows; then each is sent and journalled the moment the server
-    accepts it. A full batch leaves its accepted mail in ``unmarked`` for the next round's
-    transaction (the journal covers a crash meanwhile; call ``mark_sent`` after the last round);
-    a short one marks it at once. Returns how many rows were claimed (0: nothing is due)."""
+def deliver_batch(app: App, mailer: Mailer, batch: int, report: SendReport) -> int:
+    """Claim up to ``batch`` due rows (one transaction), send each and journal it the moment the
+    server accepts it, then mark the accepted ones sent (one transaction). Returns how many rows
+    were claimed (0: nothing is due)."""
     with app.engine.begin() as conn:
-        _mark_sent_in(conn, unmarked)
         items = _claim_in(conn, app.now(), batch)
-    _report_sent(unmarked, report)
-    unmarked.clear()
     accepted: list[Accepted] = []
     try:
         for item in items:
             now = app.now()
             if _send_one(app, mailer, item, now, report):
                 accepted.append((item, now))
-    except BaseException:
+    finally:
         mark_sent(app, accepted, report)
-        raise
-    if len(items) < batch:
-        mark_sent(app, accepted, report)
-    else:
-        unmarked.extend(accepted)
     return len(items)
+
+
+Accepted = tuple[Claimed, datetime]
+"""A mail the server accepted (journalled), with when; not yet marked sent in the database."""
 
 
 def _message_bytes(app, item: Claimed) -> bytes:
@@ -208,23 +211,17 @@ def _send_one(app, mailer: Mailer, item: Claimed, now: datetime, report: SendRep
     return True
 
 
-def mark_sent(app, accepted: list[Accepted], report: SendReport) -> None:
+def mark_sent(app: App, accepted: list[Accepted], report: SendReport) -> None:
     """One transaction: every accepted mail ``sent``, each with its audit event."""
-    if accepted:
-        with app.engine.begin() as conn:
-            _mark_sent_in(conn, accepted)
-        _report_sent(accepted, report)
-        accepted.clear()
-
-
-def _mark_sent_in(conn, accepted: list[Accepted]) -> None:
     if not accepted:
         return
-    conn.execute(_MARK_SENT, [{"outbox_id": item.id, "at": now} for item, now in accepted])   # one executemany
-    conn.execute(insert(AuditEvent.__table__), [audit_values(
-        now, f"sent:{item.purpose}", case_id=item.case_id,
-        detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
-                "template_version": item.template_version}) for item, now in accepted])
+    with app.engine.begin() as conn:
+        conn.execute(_MARK_SENT, [{"outbox_id": item.id, "at": now} for item, now in accepted])   # one executemany
+        conn.execute(insert(AuditEvent.__table__), [audit_values(
+            now, f"sent:{item.purpose}", case_id=item.case_id,
+            detail={"to": item.rcpt_to, "message_id": item.message_id, "template": item.template,
+                    "template_version": item.template_version}) for item, now in accepted])
+    _report_sent(accepted, report)
 
 
 _MARK_SENT = (update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam("outbox_id"))

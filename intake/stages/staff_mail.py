@@ -29,7 +29,7 @@ from intake.domain.records import Kind, MessageDecision, ParsedMail, StaffMember
 from intake.domain.staff_commands import own_text, parse_staff_reply, tokens_in
 from intake.models import Case, InboundMessage, Outbox
 from intake.stages.case_actions import ActionError, answer, answered, run_command
-from intake.stages.registration import enqueue
+from intake.stages.outbox import enqueue
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.staff")

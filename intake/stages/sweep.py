@@ -46,7 +46,8 @@ from intake.domain.workdays import is_working_moment, needs_review_warning, to_s
 from intake.errors import ConfigErrors
 from intake.models import Case, CaseClock, Notice
 from intake.stages.clocks import LIVE_STATES, done_keys, refresh, reminder_rules, sync_case, to_clock
-from intake.stages.registration import case_facts, customer_skip_reason, enqueue, facts_for_staff
+from intake.stages.case_facts import case_facts, facts_for_staff
+from intake.stages.outbox import customer_skip_reason, enqueue
 from intake.stages.rows import audit
 from intake.testing_hooks import crash_point
 
@@ -66,6 +67,11 @@ class SweepReport:
     recomputed: int = 0                               # clocks whose due moved with the calendar
     warnings: int = 0                                 # calendar review warnings queued
     lines: list[str] = field(default_factory=list)
+
+    @property
+    def worked(self) -> bool:
+        """Mail queued."""
+        return self.queued > 0
 
     def _took(self, kind: str) -> None:
         self.actions[kind] = self.actions.get(kind, 0) + 1

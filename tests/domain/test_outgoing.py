@@ -116,7 +116,7 @@ def test_attach_original_parses_back(case_id, subject, name, html, over):
 
 def test_attach_original_to_a_stdlib_composed_mail():
     """Outbox rows written by an older version (stdlib layout) still get their attachment."""
-    from intake.domain.outgoing import _compose_stdlib
+    from intake.domain.outgoing import compose as _compose_stdlib
 
     rendered = _rendered("예전 메일", "<p>x</p>")
     env = _env()

@@ -64,10 +64,10 @@ class IntakeEnv:
         engine = make_engine(settings.database.url)
         return build_app(settings, clock=clock or (lambda: datetime.now(timezone.utc)), engine=engine)
 
-    def run_once(self, clock=None, page_reader=None) -> OnceReport:
+    def run_once(self, clock=None) -> OnceReport:
         app = self.app(clock)
         try:
-            return run_once(app, page_reader=page_reader)
+            return run_once(app)
         finally:
             app.engine.dispose()
 

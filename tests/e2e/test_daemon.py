@@ -73,7 +73,7 @@ def test_all_samples_end_to_end_never_answer_robots(tmp_path, dovecot, smtp_sink
         rows = s.exec(select(InboundMessage)).all()
         assert len(rows) == len(labels)
         assert not [r for r in rows if r.stage in ("set-aside", "received")], "every message processed"
-        # `run --once` decides in its parse-ahead helper and applies in group transactions: every
+        # `run --once` decides outside the transaction and applies in group transactions: every
         # kind must be the label's, as in the pure evaluation (`intake eval`), except that a
         # follow-up to a case this fresh database does not hold is registered as a new case.
         from intake.stages.fetch import header_message_id

@@ -27,7 +27,7 @@ from intake.settings import load_settings
 from intake.stages import process
 from intake.stages.corrections import CorrectionError, correction_summary, find_case, reassign, reclassify
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "data" / "samples"
 KST = timezone(timedelta(hours=9))
 RECEIVED = datetime(2026, 11, 24, 9, 30, tzinfo=KST)     # a Tuesday

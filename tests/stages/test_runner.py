@@ -1,6 +1,7 @@
-"""The process stage's group commit (intake/runner.py) on a real SQLite database, no servers.
+"""The generic runner (intake/runner.py) on a real SQLite database, no servers.
 
-Messages are stored as the fetch stage stores them; ``process_received`` runs in-process.
+Messages are stored as the fetch stage stores them; the pipeline's process stage, and stages
+defined here (real ``Stage`` objects whose halves fail on purpose), run in-process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from intake.app import build_app
 from intake.db import transaction, upgrade
 from intake.devservers.localconfig import offline_config
 from intake.models import AuditEvent, Case, InboundMessage
-from intake.runner import GROUP_SIZE, process_received
+from intake.pipeline import PROCESS
+from intake.runner import Stage, run_stage
 from intake.settings import load_settings
 from intake.stages.fetch import header_message_id
 from tests.e2e.harness import sample_bytes
@@ -69,7 +71,7 @@ def test_a_group_whose_commit_fails_is_applied_one_by_one(app, caplog):
     event.listen(Session, "before_commit", fail_the_group_commit)
     try:
         with caplog.at_level(logging.WARNING, logger="intake.runner"):
-            report = process_received(app)
+            report = run_stage(app, PROCESS)
     finally:
         event.remove(Session, "before_commit", fail_the_group_commit)
 
@@ -87,7 +89,7 @@ def test_a_group_whose_commit_fails_is_applied_one_by_one(app, caplog):
 
 def test_messages_are_committed_a_group_at_a_time(app):
     raws = [sample_bytes(NEW_REQUESTS[i % len(NEW_REQUESTS)]).replace(
-        b"Message-ID: <", f"Message-ID: <g{i}.".encode(), 1) for i in range(GROUP_SIZE + 3)]
+        b"Message-ID: <", f"Message-ID: <g{i}.".encode(), 1) for i in range(PROCESS.group_size + 3)]
     store_inbound(app, raws)
     commits_with_cases = []
 
@@ -98,8 +100,8 @@ def test_messages_are_committed_a_group_at_a_time(app):
 
     event.listen(Session, "before_commit", count)
     try:
-        report = process_received(app)
+        report = run_stage(app, PROCESS)
     finally:
         event.remove(Session, "before_commit", count)
-    assert report.processed == GROUP_SIZE + 3
-    assert commits_with_cases == [GROUP_SIZE, 3]
+    assert report.processed == PROCESS.group_size + 3
+    assert commits_with_cases == [PROCESS.group_size, 3]
