@@ -5,8 +5,9 @@ synchronous=FULL, a busy timeout, and every transaction opened with BEGIN
 IMMEDIATE: a writer takes the database's one write lock when it begins, so two
 transactions never deadlock upgrading a read to a write. SQLite serialises the
 writers; the stages keep their transactions short (the process stage commits a
-small group of messages, and parses outside the transaction) so that the fetcher
-and the senders get the lock between them. Several writers that need more than
+small group of messages, and parses outside the transaction), and a waiting
+writer tries again every few milliseconds (``begin_immediate``), so that the
+fetcher and the senders get the lock between the process stage's groups. Several writers that need more than
 that (more than one instance, heavy load) is what PostgreSQL is for (psycopg 3).
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import logging
+import sqlite3
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -62,7 +65,31 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_immediate(conn.connection.dbapi_connection)
+
+
+def begin_immediate(dbapi_conn: sqlite3.Connection, timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> None:
+    """``BEGIN IMMEDIATE``, tried again every 0.5–2 ms while another writer holds the lock, for
+    up to ``timeout`` seconds. SQLite's own busy handler sleeps longer and longer (up to 100 ms)
+    between tries, so a writer waiting behind the process stage's back-to-back groups kept
+    missing the short gaps between them (waits of a second and more); at 2 ms it takes the next
+    gap. Only BEGIN waits here: once it holds the write lock a transaction is not kept waiting
+    (WAL: readers never block it)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
 
 
 def is_sqlite(engine: Engine) -> bool:

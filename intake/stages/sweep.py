@@ -171,6 +171,39 @@ def _context_parts(app, case: Case, row: CaseClock, action: DueAction):
     return handler, department, facts
 
 
+def _mark_overdue(session: Session, case: Case, row: CaseClock, action: DueAction, detail: dict, now: datetime,
+                  report: SweepReport) -> None:
+    row.overdue_at = action.due_at
+    case.overdue = True
+    session.add(row)
+    session.add(case)
+    audit(session, now, "overdue", case_id=case.id, detail=detail)
+    log.info("%s %s clock overdue (due %s)", case.ref, row.policy, detail["due"])
+    report.lines.append(f"{case.ref} {row.policy} clock overdue (due {detail['due']})")
+
+
+def _escalate(session: Session, app, case: Case, notice, handler, department, facts, detail: dict, now: datetime,
+              report: SweepReport) -> None:
+    """The overdue case's department head is told."""
+    head = app.settings.roster.member(department.head) if department.head else None
+    if head is None:
+        audit(session, now, "escalation-skipped", case_id=case.id,
+              detail={**detail, "reason": f"department {department.id} has no head in staff.toml"})
+        log.warning("%s overdue, but department %s has no head to tell", case.ref, department.id)
+        return
+    ctx = replies.overdue_escalation_context(facts_for_staff(facts), handler, replace(department, head=head.name),
+                                             app.org, now)
+    outbox_id = enqueue(session, app, case, "overdue-escalation", "overdue-escalation", ctx, language="ko",
+                        to=head.email, now=now, auto_submitted="auto-generated",
+                        reply_to=app.settings.organization.intake_address)
+    _queued(session, notice, outbox_id, head.email, report)
+    # A head who handles the case is still told (it is the department's record of the overrun).
+    audit(session, now, "escalated", case_id=case.id,
+          detail={**detail, "to": head.email, "head": head.id, "handler_is_head": head.id == handler.id})
+    report.lines.append(f"{case.ref} overdue: escalated to {head.email}"
+                        + (" (the handler is the head)" if head.id == handler.id else ""))
+
+
 def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, now: datetime,
           report: SweepReport) -> None:
     notice = _ledger(session, action.key, action.kind.value, now, case=case, clock=row)
@@ -179,13 +212,7 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
     detail = {"policy": row.policy, "due": to_seoul(action.due_at).isoformat(), "key": action.key}
 
     if action.kind is ActionKind.OVERDUE:
-        row.overdue_at = action.due_at
-        case.overdue = True
-        session.add(row)
-        session.add(case)
-        audit(session, now, "overdue", case_id=case.id, detail=detail)
-        log.info("%s %s clock overdue (due %s)", case.ref, row.policy, detail["due"])
-        report.lines.append(f"{case.ref} {row.policy} clock overdue (due {detail['due']})")
+        _mark_overdue(session, case, row, action, detail, now, report)
         return
 
     if handler is None or department is None:
@@ -205,23 +232,7 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
         return
 
     if action.kind is ActionKind.ESCALATE:
-        head = app.settings.roster.member(department.head) if department.head else None
-        if head is None:
-            audit(session, now, "escalation-skipped", case_id=case.id,
-                  detail={**detail, "reason": f"department {department.id} has no head in staff.toml"})
-            log.warning("%s overdue, but department %s has no head to tell", case.ref, department.id)
-            return
-        ctx = replies.overdue_escalation_context(facts_for_staff(facts), handler, replace(department, head=head.name),
-                                                 app.org, now)
-        outbox_id = enqueue(session, app, case, "overdue-escalation", "overdue-escalation", ctx, language="ko",
-                       to=head.email, now=now, auto_submitted="auto-generated",
-                       reply_to=app.settings.organization.intake_address)
-        _queued(session, notice, outbox_id, head.email, report)
-        # A head who handles the case is still told (it is the department's record of the overrun).
-        audit(session, now, "escalated", case_id=case.id,
-              detail={**detail, "to": head.email, "head": head.id, "handler_is_head": head.id == handler.id})
-        report.lines.append(f"{case.ref} overdue: escalated to {head.email}"
-                            + (" (the handler is the head)" if head.id == handler.id else ""))
+        _escalate(session, app, case, notice, handler, department, facts, detail, now, report)
         return
 
     if action.kind is ActionKind.PROGRESS:
