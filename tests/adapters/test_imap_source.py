@@ -21,8 +21,9 @@ from intake.adapters.imap_source import (
     DONE_KEYWORD, ConnectionLost, ImapAuthError, ImapSource, ImapTlsError,
     Reconnecting, UidValidityChanged)
 from intake.devservers.certs import create_ca
+from intake.devservers.dovecot_config import capability_without
 from intake.settings_types import ImapSettings
-from tests.devservers_fixtures import dovecot, tls_ca  # noqa: F401
+from tests.devservers_fixtures import dovecot, make_dovecot, tls_ca  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -180,22 +181,62 @@ def test_mark_done_and_reconcile(dovecot, source):  # noqa: F811
     assert DONE_KEYWORD not in flags[2] and "\\Seen" not in flags[2]
 
 
-class _NoMoveSource(ImapSource):
-    def supports(self, capability: str) -> bool:
-        return capability != "MOVE" and super().supports(capability)
+#: Servers a move must work on: with MOVE, without it (UIDPLUS: UID EXPUNGE),
+#: and without MOVE and UIDPLUS (the copies stay flagged, nothing is expunged).
+MOVE_SERVERS = {
+    "move": None,
+    "no-move": capability_without("MOVE"),
+    "no-move-no-uidplus": capability_without("MOVE", "UIDPLUS"),
+}
 
 
-@pytest.mark.parametrize("cls", [ImapSource, _NoMoveSource])
-def test_move_creates_destination(dovecot, cls):  # noqa: F811
-    for i in range(1, 4):
-        dovecot.append("INBOX", message(i))
-    with cls(settings_for(dovecot)) as src:
+@pytest.fixture(params=list(MOVE_SERVERS))
+def move_server(request, make_dovecot):  # noqa: F811
+    return request.param, make_dovecot(imap_capability=MOVE_SERVERS[request.param])
+
+
+def test_move_creates_destination_and_keeps_foreign_deleted_messages(move_server):
+    kind, server = move_server
+    # someone else (a mail client) flagged this one \Deleted and has not expunged yet
+    foreign = server.append("INBOX", message(9, "삭제 표시"), flags=[b"\\Deleted"])
+    ours = [server.append("INBOX", message(i)) for i in range(1, 4)]
+    with ImapSource(settings_for(server)) as src:
         src.select()
-        src.move([1, 2], "처리완료")
-        assert src.pending_uids(0) == [3]
+        assert src.supports("MOVE") is (kind == "move")
+        assert src.supports("UIDPLUS") is (kind != "no-move-no-uidplus")
+        src.move(ours[:2], "처리완료")
+        left = src.fetch(src.pending_uids(0))
+        by_uid = {m.uid: m for m in left}
+        assert by_uid[foreign].raw == message(9, "삭제 표시")
+        assert "\\Deleted" in by_uid[foreign].flags
+        if kind == "no-move-no-uidplus":
+            assert sorted(by_uid) == [foreign, *ours]
+            assert all("\\Deleted" in by_uid[u].flags for u in ours[:2])
+            assert "\\Deleted" not in by_uid[ours[2]].flags
+        else:
+            assert sorted(by_uid) == [foreign, ours[2]]
         src.select("처리완료")
         moved = src.fetch(src.pending_uids(0))
         assert [m.raw for m in moved] == [message(1), message(2)]
+    # the foreign message is still there for another client too
+    c = server.client()
+    try:
+        c.select_folder("INBOX")
+        assert foreign in c.search(["DELETED"])
+    finally:
+        c.logout()
+
+
+def test_reconnecting_move_keeps_foreign_deleted_messages(make_dovecot):  # noqa: F811
+    server = make_dovecot(imap_capability=capability_without("MOVE", "UIDPLUS"))
+    foreign = server.append("INBOX", message(9), flags=[b"\\Deleted"])
+    ours = server.append("INBOX", message(1))
+    imap = Reconnecting(ImapSource(settings_for(server)), sleep=lambda s: None)
+    try:
+        imap.move([ours], "처리완료")
+        assert imap.pending_uids(0) == [foreign, ours]
+    finally:
+        imap.close()
 
 
 def test_idle_wakes_on_append_from_other_connection(dovecot, source):  # noqa: F811
