@@ -5,6 +5,9 @@ Import them in a conftest with ``from tests.devservers_fixtures import *``.
 * ``tls_ca``        (session)  private CA (``TlsCa``: ``.ca_file``, ``.issue()``)
 * ``dovecot``       (function) fresh ``PrivateDovecot`` (empty mailbox) per
                                test; starts in well under 0.1 s
+* ``make_dovecot``  (function) ``make_dovecot(**options)`` starts another
+                               ``PrivateDovecot`` with options (e.g.
+                               ``imap_capability=``), stopped after the test
 * ``smtp_sink``     (function) fresh ``SmtpSink`` (STARTTLS ``.port`` and
                                implicit-TLS ``.ssl_port``) per test
 * ``postgres_url``  (session)  ``postgresql+psycopg://postgres@127.0.0.1:5432/
@@ -29,7 +32,7 @@ from intake.devservers.certs import TlsCa, create_ca
 from intake.devservers.dovecot import PrivateDovecot
 from intake.devservers.smtp_sink import SmtpSink
 
-__all__ = ["tls_ca", "dovecot", "smtp_sink", "postgres_url", "fresh_postgres_url"]
+__all__ = ["tls_ca", "dovecot", "make_dovecot", "smtp_sink", "postgres_url", "fresh_postgres_url"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "INTAKE_TEST_POSTGRES_ADMIN_URL",
@@ -41,19 +44,31 @@ def tls_ca(tmp_path_factory) -> TlsCa:
     return create_ca(tmp_path_factory.mktemp("tls-ca"))
 
 
-@pytest.fixture
-def dovecot(tls_ca):
+@contextlib.contextmanager
+def _private_dovecot(tls_ca, **options):
     # Not tmp_path: as root, Dovecot's unprivileged processes must be able to
     # traverse the directory, and pytest's base temp dir is mode 0700.
     d = Path(tempfile.mkdtemp(prefix="intake-dovecot-"))
     os.chmod(d, 0o711)
-    server = PrivateDovecot(d, ca=tls_ca)
+    server = PrivateDovecot(d, ca=tls_ca, **options)
     try:
         server.start()
         yield server
     finally:
         server.kill()  # graceful stop takes ~1 s; maildir is crash-safe
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot(tls_ca):
+    with _private_dovecot(tls_ca) as server:
+        yield server
+
+
+@pytest.fixture
+def make_dovecot(tls_ca):
+    with contextlib.ExitStack() as servers:
+        yield lambda **options: servers.enter_context(_private_dovecot(tls_ca, **options))
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ simple::
             ...  # mailbox was re-created: resynchronise
 
 Each call (re)connects and re-selects as needed and is retried after a
-jittered exponential backoff (1, 2, 4 ... 60 s) until the server is back.
-One warning is logged per outage and one info line when it ends.
+jittered exponential backoff (``intake/adapters/imap_reconnect.py``); the
+errors live in ``imap_errors.py``.  All three are importable from here.
 
 imapclient pitfalls handled here:
 
@@ -35,6 +35,11 @@ imapclient pitfalls handled here:
   (Dovecot does not on UID SEARCH) -> ``pending_uids`` NOOPs first.
 * INTERNALDATE: ``normalise_times`` is switched off so the server's offset
   is kept; values are returned as aware UTC datetimes.
+* Without MOVE, a move is COPY + ``\\Deleted`` + EXPUNGE, and a plain EXPUNGE
+  (imapclient's ``expunge()``, and ``expunge(messages=[])`` too) removes every
+  message anyone flagged ``\\Deleted`` -> only ``UID EXPUNGE`` of our own UIDs
+  (UIDPLUS, ``uid_expunge``); without UIDPLUS the copies stay flagged, never
+  expunged.  Nothing else in intake expunges, deletes or CLOSEs a mailbox.
 """
 
 from __future__ import annotations
@@ -42,17 +47,18 @@ from __future__ import annotations
 import datetime as _dt
 import imaplib
 import logging
-import random
 import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
 
-from intake.errors import IntakeError
+from intake.adapters.imap_errors import (ConnectionLost, ImapAuthError, ImapError, ImapTlsError,
+                                         UidValidityChanged)
+from intake.adapters.imap_reconnect import Reconnecting
 from intake.settings_types import ImapSettings
 
 __all__ = [
@@ -70,31 +76,6 @@ _DELETED = b"\\Deleted"
 T = TypeVar("T")
 
 
-class ImapError(IntakeError):
-    """Base class for IMAP adapter errors."""
-
-
-class ConnectionLost(ImapError):
-    """The connection is gone (network error, timeout, server died)."""
-
-
-class ImapTlsError(ImapError):
-    """TLS could not be established: certificate not trusted, no STARTTLS."""
-
-
-class ImapAuthError(ImapError):
-    """The server rejected the credentials."""
-
-
-class UidValidityChanged(ImapError):
-    """After a reconnect the mailbox has a different UIDVALIDITY."""
-
-    def __init__(self, mailbox: str, old: int, new: int):
-        self.mailbox, self.old, self.new = mailbox, old, new
-        super().__init__(
-            f"UIDVALIDITY of {mailbox!r} changed from {old} to {new}")
-
-
 @dataclass(frozen=True)
 class FetchedMessage:
     uid: int
@@ -110,6 +91,11 @@ def _aware_utc(value: _dt.datetime) -> _dt.datetime:
         # naive values from imapclient are local time (normalise_times=True)
         value = value.astimezone()
     return value.astimezone(_dt.timezone.utc)
+
+
+def _batches(uids: Sequence[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(uids), size):
+        yield list(uids[i:i + size])
 
 
 def _flag_str(flag) -> str:
@@ -136,6 +122,7 @@ class ImapSource:
         self._client: IMAPClient | None = None
         self.mailbox: str | None = None
         self.uidvalidity: int | None = None
+        self._warned_no_uidplus = False
 
     # ------------------------------------------------------------ connect
     @property
@@ -269,8 +256,7 @@ class ImapSource:
         mailbox = self._selected()
         wanted = sorted({int(u) for u in uids})
         out: list[FetchedMessage] = []
-        for i in range(0, len(wanted), self.fetch_batch):
-            batch = wanted[i:i + self.fetch_batch]
+        for batch in _batches(wanted, self.fetch_batch):
             data = self._run("fetch", lambda c: c.fetch(
                 batch, ["BODY.PEEK[]", "INTERNALDATE", "FLAGS"]))
             for uid in batch:
@@ -291,8 +277,7 @@ class ImapSource:
         if not uids:
             return
         flags = [DONE_KEYWORD.encode(), _SEEN]
-        for i in range(0, len(uids), self.fetch_batch):
-            batch = uids[i:i + self.fetch_batch]
+        for batch in _batches(uids, self.fetch_batch):
             self._run("store", lambda c: c.add_flags(batch, flags, silent=True))
 
     def uids_flagged_done(self) -> list[int]:
@@ -305,27 +290,39 @@ class ImapSource:
                               lambda c: c.has_capability(capability)))
 
     def move(self, uids: Iterable[int], dest: str) -> None:
-        """Move messages to ``dest`` (created if missing). Uses MOVE when
-        available, else COPY + \\Deleted + UID EXPUNGE."""
+        """Move messages to ``dest`` (created if missing).
+
+        MOVE when the server has it.  Otherwise COPY + ``\\Deleted`` and, with
+        UIDPLUS, ``UID EXPUNGE`` of exactly these UIDs.  Without UIDPLUS the
+        copies left here stay flagged ``\\Deleted`` and nothing is expunged: a
+        plain EXPUNGE would also remove the messages someone else flagged
+        ``\\Deleted`` and has not expunged yet."""
         self._selected()
         uids = sorted({int(u) for u in uids})
         if not uids:
             return
         self.ensure_mailbox(dest)
-        use_move = self.supports("MOVE")
-        uidplus = self.supports("UIDPLUS")
-        for i in range(0, len(uids), self.fetch_batch):
-            batch = uids[i:i + self.fetch_batch]
-            if use_move:
+        if self.supports("MOVE"):
+            for batch in _batches(uids, self.fetch_batch):
                 self._run("move", lambda c: c.move(batch, dest))
-                continue
+            return
+        uidplus = self.supports("UIDPLUS")
+        if not uidplus:
+            self._warn_no_uidplus()
+        for batch in _batches(uids, self.fetch_batch):
             self._run("copy", lambda c: c.copy(batch, dest))
-            self._run("store", lambda c: c.add_flags(batch, [_DELETED],
-                                                     silent=True))
+            self._run("store", lambda c: c.add_flags(batch, [_DELETED], silent=True))
             if uidplus:
+                # uid_expunge checks UIDPLUS itself; never expunge(), which takes
+                # everyone's \Deleted messages with it (even as expunge(messages=[]))
                 self._run("expunge", lambda c: c.uid_expunge(batch))
-            else:
-                self._run("expunge", lambda c: c.expunge())
+
+    def _warn_no_uidplus(self) -> None:
+        if self._warned_no_uidplus:
+            return
+        self._warned_no_uidplus = True
+        log.warning("imap server %s has neither MOVE nor UIDPLUS: moved messages stay in %s flagged "
+                    "\\Deleted (intake never expunges a whole mailbox)", self.settings.host, self.mailbox)
 
     def ensure_mailbox(self, name: str) -> None:
         if self._run("list", lambda c: c.folder_exists(name)):
@@ -413,121 +410,3 @@ def _shutdown(client) -> None:
         client.shutdown()
     except Exception:
         pass
-
-
-class Reconnecting:
-    """Retry wrapper around an ``ImapSource``.
-
-    Each call ensures a connection with ``mailbox`` selected, runs the
-    operation and, on ``ConnectionLost``, waits (1, 2, 4 ... ``max_delay``
-    s, +/- ``jitter``) and tries again until it succeeds.  TLS and
-    authentication errors propagate.  If the mailbox comes back with a
-    different UIDVALIDITY, ``UidValidityChanged`` is raised once (the new
-    value is then current, so the next call proceeds).
-    """
-
-    def __init__(self, source: ImapSource, *, mailbox: str | None = None,
-                 base_delay: float = 1.0, max_delay: float = 60.0,
-                 jitter: float = 0.2,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic,
-                 rng: Callable[[], float] = random.random,
-                 logger: logging.Logger = log):
-        self.source = source
-        self.mailbox = mailbox or source.settings.mailbox
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.jitter = jitter
-        self._sleep = sleep
-        self._clock = clock
-        self._rng = rng
-        self._log = logger
-        self._attempt = 0
-        self._outage_since: float | None = None
-        self.uidvalidity: int | None = None
-
-    def _delay(self) -> float:
-        raw = min(self.max_delay, self.base_delay * (2 ** self._attempt))
-        self._attempt += 1
-        factor = 1.0 + self.jitter * (2.0 * self._rng() - 1.0)
-        return max(0.0, min(self.max_delay, raw * factor))
-
-    def _ensure(self) -> None:
-        if self.source.connected and self.source.mailbox == self.mailbox:
-            return
-        if not self.source.connected:
-            self.source.connect()
-        uidvalidity, _uidnext = self.source.select(self.mailbox)
-        old, self.uidvalidity = self.uidvalidity, uidvalidity
-        if old is not None and old != uidvalidity:
-            raise UidValidityChanged(self.mailbox, old, uidvalidity)
-
-    def call(self, op: Callable[[ImapSource], T]) -> T:
-        while True:
-            try:
-                self._ensure()
-                result = op(self.source)
-            except ConnectionLost as exc:
-                self.source.close()
-                if self._outage_since is None:
-                    self._outage_since = self._clock()
-                    self._log.warning(
-                        "imap connection lost (%s); reconnecting with backoff",
-                        exc)
-                else:
-                    self._log.debug("imap still unreachable: %s", exc)
-                self._sleep(self._delay())
-                continue
-            if self._outage_since is not None:
-                self._log.info("imap connection restored after %.0f s",
-                               self._clock() - self._outage_since)
-                self._outage_since = None
-            self._attempt = 0
-            return result
-
-    @property
-    def in_outage(self) -> bool:
-        return self._outage_since is not None
-
-    # convenience proxies ------------------------------------------------
-    def select(self) -> tuple[int, int]:
-        """Re-select; returns (uidvalidity, uidnext)."""
-        def op(s: ImapSource) -> tuple[int, int]:
-            uidvalidity, uidnext = s.select(self.mailbox)
-            old, self.uidvalidity = self.uidvalidity, uidvalidity
-            if old is not None and old != uidvalidity:
-                raise UidValidityChanged(self.mailbox, old, uidvalidity)
-            return uidvalidity, uidnext
-        return self.call(op)
-
-    def pending_uids(self, after_uid: int) -> list[int]:
-        return self.call(lambda s: s.pending_uids(after_uid))
-
-    def fetch(self, uids: Sequence[int]) -> list[FetchedMessage]:
-        return self.call(lambda s: s.fetch(uids))
-
-    def mark_done(self, uids: Iterable[int]) -> None:
-        uids = list(uids)
-        return self.call(lambda s: s.mark_done(uids))
-
-    def move(self, uids: Iterable[int], dest: str) -> None:
-        uids = list(uids)
-        return self.call(lambda s: s.move(uids, dest))
-
-    def uids_flagged_done(self) -> list[int]:
-        return self.call(lambda s: s.uids_flagged_done())
-
-    def wait_for_new(self, timeout_s: float) -> bool:
-        """Like ImapSource.wait_for_new; after a reconnect returns True at
-        once (mail may have arrived during the outage)."""
-        first = [True]
-
-        def op(s: ImapSource) -> bool:
-            if first[0]:
-                first[0] = False
-                return s.wait_for_new(timeout_s)
-            return True
-        return self.call(op)
-
-    def close(self) -> None:
-        self.source.close()

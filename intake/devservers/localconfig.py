@@ -33,6 +33,7 @@ def _q(value: str) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# long: the intake.toml it writes is one f-string, read as the file itself
 def write_local_config(folder: Path, servers: LocalServers, *, database_url: str, storage: Path,
                        templates: Path = REPO_TEMPLATES, source: Path = REPO_CONFIG,
                        processed_mailbox: str = "", extra: str = "", storage_extra: str = "",

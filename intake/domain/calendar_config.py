@@ -132,49 +132,68 @@ def parse_calendar_config(data: dict, source: str) -> CalendarConfig:
     """Validate the parsed calendar.toml into a ``CalendarConfig``."""
     data = _table(source, "(root)", data)
     _check_keys(source, "", data, _CALENDAR_KEYS)
+    reviewed = _reviewed_years(source, data.get("reviewed_years", []))
+    periods = DEFAULT_WORKING_PERIODS
+    if "working_hours" in data:
+        periods = _working_hours(source, data["working_hours"]) or periods
+    closed = _closed_days(source, data.get("closed", []))
+    working = _working_days(source, data.get("working", []), closed)
+    return CalendarConfig(
+        extra_closed=closed,
+        extra_working=frozenset(working),
+        working_periods=periods,
+        reviewed_years=tuple(sorted(set(reviewed))),
+    )
 
-    reviewed_raw = data.get("reviewed_years", [])
-    if not isinstance(reviewed_raw, list):
+
+def _reviewed_years(source: str, raw: Any) -> list[int]:
+    if not isinstance(raw, list):
         raise ConfigError(source, "reviewed_years", "must be a list of years, e.g. [2026, 2027]")
     reviewed: list[int] = []
-    for i, year in enumerate(reviewed_raw):
+    for i, year in enumerate(raw):
         if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
             raise ConfigError(source, f"reviewed_years[{i}]", f"must be a year (2000-2100), got {year!r}")
         reviewed.append(year)
+    return reviewed
 
-    periods = DEFAULT_WORKING_PERIODS
-    if "working_hours" in data:
-        hours = _table(source, "working_hours", data["working_hours"])
-        _check_keys(source, "working_hours", hours, {"periods"})
-        if "periods" in hours:
-            raw = hours["periods"]
-            if not isinstance(raw, list) or not raw:
-                raise ConfigError(source, "working_hours.periods", "must be a non-empty list of {start, end}")
-            parsed: list[WorkingPeriod] = []
-            for i, item in enumerate(raw):
-                key = f"working_hours.periods[{i}]"
-                item = _table(source, key, item)
-                _check_keys(source, key, item, {"start", "end"})
-                for needed in ("start", "end"):
-                    if needed not in item:
-                        raise ConfigError(source, f"{key}.{needed}", "missing")
-                start = _time(source, f"{key}.start", item["start"])
-                end = _time(source, f"{key}.end", item["end"])
-                if not start < end:
-                    raise ConfigError(source, key, f"start {start:%H:%M} must be before end {end:%H:%M}")
-                parsed.append(WorkingPeriod(start, end))
-            parsed.sort(key=lambda p: p.start)
-            for earlier, later in zip(parsed, parsed[1:]):
-                if later.start < earlier.end:
-                    raise ConfigError(
-                        source, "working_hours.periods",
-                        f"periods overlap: {earlier.start:%H:%M}-{earlier.end:%H:%M} "
-                        f"and {later.start:%H:%M}-{later.end:%H:%M}",
-                    )
-            periods = tuple(parsed)
 
+def _working_hours(source: str, value: Any) -> tuple[WorkingPeriod, ...] | None:
+    """``[working_hours] periods``, sorted and without overlaps; None when not given."""
+    hours = _table(source, "working_hours", value)
+    _check_keys(source, "working_hours", hours, {"periods"})
+    if "periods" not in hours:
+        return None
+    raw = hours["periods"]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(source, "working_hours.periods", "must be a non-empty list of {start, end}")
+    parsed = sorted((_working_period(source, f"working_hours.periods[{i}]", item) for i, item in enumerate(raw)),
+                    key=lambda p: p.start)
+    for earlier, later in zip(parsed, parsed[1:]):
+        if later.start < earlier.end:
+            raise ConfigError(
+                source, "working_hours.periods",
+                f"periods overlap: {earlier.start:%H:%M}-{earlier.end:%H:%M} "
+                f"and {later.start:%H:%M}-{later.end:%H:%M}",
+            )
+    return tuple(parsed)
+
+
+def _working_period(source: str, key: str, item: Any) -> WorkingPeriod:
+    item = _table(source, key, item)
+    _check_keys(source, key, item, {"start", "end"})
+    for needed in ("start", "end"):
+        if needed not in item:
+            raise ConfigError(source, f"{key}.{needed}", "missing")
+    start = _time(source, f"{key}.start", item["start"])
+    end = _time(source, f"{key}.end", item["end"])
+    if not start < end:
+        raise ConfigError(source, key, f"start {start:%H:%M} must be before end {end:%H:%M}")
+    return WorkingPeriod(start, end)
+
+
+def _closed_days(source: str, value: Any) -> dict[date, str]:
     closed: dict[date, str] = {}
-    for i, item in enumerate(_array_of_tables(source, "closed", data.get("closed", []))):
+    for i, item in enumerate(_array_of_tables(source, "closed", value)):
         key = f"closed[{i}]"
         _check_keys(source, key, item, {"date", "name"})
         if "date" not in item:
@@ -185,9 +204,12 @@ def parse_calendar_config(data: dict, source: str) -> CalendarConfig:
         if d in closed:
             raise ConfigError(source, f"{key}.date", f"{d} is listed twice")
         closed[d] = _text(source, f"{key}.name", item["name"])
+    return closed
 
+
+def _working_days(source: str, value: Any, closed: Mapping[date, str]) -> set[date]:
     working: set[date] = set()
-    for i, item in enumerate(_array_of_tables(source, "working", data.get("working", []))):
+    for i, item in enumerate(_array_of_tables(source, "working", value)):
         key = f"working[{i}]"
         _check_keys(source, key, item, {"date", "reason"})
         if "date" not in item:
@@ -200,13 +222,7 @@ def parse_calendar_config(data: dict, source: str) -> CalendarConfig:
         if d in working:
             raise ConfigError(source, f"{key}.date", f"{d} is listed twice")
         working.add(d)
-
-    return CalendarConfig(
-        extra_closed=closed,
-        extra_working=frozenset(working),
-        working_periods=periods,
-        reviewed_years=tuple(sorted(set(reviewed))),
-    )
+    return working
 
 
 def calendar_from_config(config: CalendarConfig, years: Iterable[int]) -> BusinessCalendar:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import signal
 import ssl
@@ -12,40 +11,21 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from intake.adapters.imap_source import (
-    DONE_KEYWORD, ConnectionLost, ImapAuthError, ImapSource, ImapTlsError,
-    Reconnecting, UidValidityChanged)
+    DONE_KEYWORD, ConnectionLost, ImapAuthError, ImapSource, ImapTlsError)
 from intake.devservers.certs import create_ca
+from intake.devservers.dovecot_config import capability_without
 from intake.settings_types import ImapSettings
-from tests.devservers_fixtures import dovecot, tls_ca  # noqa: F401
+from tests.adapters.imap_helpers import message, settings_for
+from tests.devservers_fixtures import dovecot, make_dovecot, tls_ca  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
 KST = dt.timezone(dt.timedelta(hours=9))
-
-
-def settings_for(server, security: str = "ssl", **kw) -> ImapSettings:
-    port = server.imaps_port if security == "ssl" else server.imap_port
-    base = ImapSettings(host=server.host, port=port, security=security,
-                        username=server.user, password=server.password,
-                        ca_file=server.ca_file, timeout_seconds=5.0,
-                        poll_seconds=1)
-    return replace(base, **kw)
-
-
-def message(n: int, subject: str = "상담 신청") -> bytes:
-    return (f"From: 김철수 <kim@example.kr>\r\n"
-            f"To: consulting@sonosa.or.kr\r\n"
-            f"Subject: {subject} {n}\r\n"
-            f"Message-ID: <m{n}@example.kr>\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\n"
-            f"Content-Transfer-Encoding: 8bit\r\n\r\n"
-            f"안녕하세요. 문의 {n}번입니다.\r\n").encode("utf-8")
 
 
 @pytest.fixture
@@ -153,20 +133,6 @@ def test_recreated_inbox_has_new_uidvalidity(dovecot, source):  # noqa: F811
     assert source.select() == (uv2, 1)
 
 
-def test_reconnecting_reports_uidvalidity_change_once(dovecot):  # noqa: F811
-    dovecot.append("Intake", message(1))
-    imap = Reconnecting(ImapSource(settings_for(dovecot, mailbox="Intake")))
-    assert imap.pending_uids(0) == [1]
-    uv1 = imap.uidvalidity
-    imap.close()
-    uv2 = dovecot.recreate_mailbox("Intake")
-    with pytest.raises(UidValidityChanged) as info:
-        imap.pending_uids(0)
-    assert (info.value.old, info.value.new) == (uv1, uv2)
-    assert imap.pending_uids(0) == []  # proceeds with the new value
-    imap.close()
-
-
 def test_mark_done_and_reconcile(dovecot, source):  # noqa: F811
     for i in range(1, 4):
         dovecot.append("INBOX", message(i))
@@ -180,22 +146,50 @@ def test_mark_done_and_reconcile(dovecot, source):  # noqa: F811
     assert DONE_KEYWORD not in flags[2] and "\\Seen" not in flags[2]
 
 
-class _NoMoveSource(ImapSource):
-    def supports(self, capability: str) -> bool:
-        return capability != "MOVE" and super().supports(capability)
+#: Servers a move must work on: with MOVE, without it (UIDPLUS: UID EXPUNGE),
+#: and without MOVE and UIDPLUS (the copies stay flagged, nothing is expunged).
+MOVE_SERVERS = {
+    "move": None,
+    "no-move": capability_without("MOVE"),
+    "no-move-no-uidplus": capability_without("MOVE", "UIDPLUS"),
+}
 
 
-@pytest.mark.parametrize("cls", [ImapSource, _NoMoveSource])
-def test_move_creates_destination(dovecot, cls):  # noqa: F811
-    for i in range(1, 4):
-        dovecot.append("INBOX", message(i))
-    with cls(settings_for(dovecot)) as src:
+@pytest.fixture(params=list(MOVE_SERVERS))
+def move_server(request, make_dovecot):  # noqa: F811
+    return request.param, make_dovecot(imap_capability=MOVE_SERVERS[request.param])
+
+
+def test_move_creates_destination_and_keeps_foreign_deleted_messages(move_server):
+    kind, server = move_server
+    # someone else (a mail client) flagged this one \Deleted and has not expunged yet
+    foreign = server.append("INBOX", message(9, "삭제 표시"), flags=[b"\\Deleted"])
+    ours = [server.append("INBOX", message(i)) for i in range(1, 4)]
+    with ImapSource(settings_for(server)) as src:
         src.select()
-        src.move([1, 2], "처리완료")
-        assert src.pending_uids(0) == [3]
+        assert src.supports("MOVE") is (kind == "move")
+        assert src.supports("UIDPLUS") is (kind != "no-move-no-uidplus")
+        src.move(ours[:2], "처리완료")
+        left = src.fetch(src.pending_uids(0))
+        by_uid = {m.uid: m for m in left}
+        assert by_uid[foreign].raw == message(9, "삭제 표시")
+        assert "\\Deleted" in by_uid[foreign].flags
+        if kind == "no-move-no-uidplus":
+            assert sorted(by_uid) == [foreign, *ours]
+            assert all("\\Deleted" in by_uid[u].flags for u in ours[:2])
+            assert "\\Deleted" not in by_uid[ours[2]].flags
+        else:
+            assert sorted(by_uid) == [foreign, ours[2]]
         src.select("처리완료")
         moved = src.fetch(src.pending_uids(0))
         assert [m.raw for m in moved] == [message(1), message(2)]
+    # the foreign message is still there for another client too
+    c = server.client()
+    try:
+        c.select_folder("INBOX")
+        assert foreign in c.search(["DELETED"])
+    finally:
+        c.logout()
 
 
 def test_idle_wakes_on_append_from_other_connection(dovecot, source):  # noqa: F811
@@ -255,51 +249,6 @@ def test_killed_server_during_idle_raises_connection_lost(dovecot, source):  # n
     assert time.monotonic() - t0 < 8
     assert not source.connected
     source.close()  # tolerant of the dead socket
-
-
-def test_reconnecting_backoff_logs_once_per_outage(dovecot, caplog):  # noqa: F811
-    dovecot.append("INBOX", message(1))
-    now = [1000.0]
-    slept: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-        if len(slept) == 4:
-            dovecot.restart()  # same ports, same mail store
-
-    imap = Reconnecting(ImapSource(settings_for(dovecot, timeout_seconds=2)),
-                        sleep=fake_sleep, clock=lambda: now[0],
-                        rng=lambda: 0.5)
-    assert imap.pending_uids(0) == [1]
-    dovecot.kill()
-    caplog.set_level(logging.DEBUG, logger="intake.imap")
-    assert imap.pending_uids(0) == [1]
-    assert slept == [1, 2, 4, 8]
-    lost = [r for r in caplog.records if "imap connection lost" in r.message]
-    restored = [r for r in caplog.records
-                if "imap connection restored after 15 s" in r.message]
-    assert len(lost) == 1 and lost[0].levelno == logging.WARNING
-    assert len(restored) == 1
-    # a second outage logs again, and backoff starts from 1 s again
-    dovecot.kill()
-    slept.clear()
-    fake_sleep_calls = len(caplog.records)
-    imap._sleep = lambda s: (slept.append(s), dovecot.restart())
-    assert imap.wait_for_new(30) is True  # reconnected: check at once
-    assert slept == [1]
-    assert len([r for r in caplog.records[fake_sleep_calls:]
-                if "imap connection lost" in r.message]) == 1
-    imap.close()
-
-
-def test_backoff_caps_at_max_with_jitter():
-    imap = Reconnecting(ImapSource(ImapSettings()), rng=lambda: 1.0)
-    delays = [imap._delay() for _ in range(10)]
-    assert delays[:3] == [1.2, 2.4, 4.8]
-    assert max(delays) == 60.0
-    imap2 = Reconnecting(ImapSource(ImapSettings()), rng=lambda: 0.0)
-    assert [imap2._delay() for _ in range(8)][-1] == 48.0  # 60 * 0.8
 
 
 def test_dovecot_cli_seeds_and_stops_on_sigterm(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.domain.mailparse import decode_header_value, parse_message
+from intake.domain.mailparse import parse_message
 from intake.errors import IntakeError, MailParseError
 from tests.fixtures import mailbuild as mb
 
@@ -340,11 +340,6 @@ def test_from_without_angle_brackets_or_garbage():
     assert parse(mb.message(headers=[("From", "USER@EXAMPLE.KR")])).from_address == "user@example.kr"
     mail = parse(mb.message(headers=[("From", "")]))
     assert mail.from_address == "" and "no-from-address" in mail.defects
-
-
-def test_decode_header_value_keeps_plain_text_between_words():
-    defects = []
-    assert decode_header_value("RE: =?utf-8?B?66y47J2Y?= [접수]", defects) == "RE: 문의 [접수]"
 
 
 # --------------------------------------------------------------------------- robustness
