@@ -8,6 +8,8 @@ import sys
 
 from sqlmodel import select
 
+from intake.commands.actor import actor_of
+
 
 def register(subparsers) -> None:
     cases = subparsers.add_parser("cases", help="registered cases")
@@ -153,17 +155,6 @@ def messages_retry(args: argparse.Namespace) -> int:
     return 0
 
 
-def _actor(args: argparse.Namespace) -> str:
-    if args.actor:
-        return args.actor
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "cli"
-
-
 def _correct(args: argparse.Namespace, change) -> int:
     """Run one correction in one transaction; any error rolls everything back."""
     from intake.app import build_app
@@ -192,14 +183,14 @@ def _correct(args: argparse.Namespace, change) -> int:
 def cases_reassign(args: argparse.Namespace) -> int:
     from intake.stages.corrections import reassign
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _correct(args, lambda s, app, case, now: reassign(s, app, case, args.to, args.reason, actor, now))
 
 
 def cases_reclassify(args: argparse.Namespace) -> int:
     from intake.stages.corrections import reclassify
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _correct(args, lambda s, app, case, now: reclassify(s, app, case, args.category, args.reason, actor, now))
 
 
@@ -246,14 +237,14 @@ def _act(args: argparse.Namespace, change) -> int:
 def cases_hold(args: argparse.Namespace) -> int:
     from intake.stages.case_actions import hold
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: hold(s, app, case, args.reason, actor, now))
 
 
 def cases_resume(args: argparse.Namespace) -> int:
     from intake.stages.case_actions import resume
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: resume(s, app, case, actor, now))
 
 
@@ -267,42 +258,42 @@ def cases_extend(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --date {args.date!r} is not a date (YYYY-MM-DD); nothing changed", file=sys.stderr)
         return 2
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: extend(s, app, case, new_date, args.reason, actor, now))
 
 
 def cases_close(args: argparse.Namespace) -> int:
     from intake.stages.case_actions import close
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: close(s, app, case, args.note, actor, now))
 
 
 def cases_called(args: argparse.Namespace) -> int:
     from intake.stages.case_actions import called
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: called(s, app, case, args.written, args.note, actor, now))
 
 
 def cases_approved(args: argparse.Namespace) -> int:
     from intake.stages.case_actions import approved
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: approved(s, app, case, actor, now))
 
 
 def cases_error(args: argparse.Namespace) -> int:
     from intake.stages.case_actions import service_error
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: service_error(s, app, case, args.what, actor, now))
 
 
 def cases_note(args: argparse.Namespace) -> int:
     from intake.stages.case_actions import note
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: note(s, app, case, args.text, actor, now))
 
 
@@ -314,5 +305,5 @@ def cases_answer(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read {args.text_file}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: answer(s, app, case, text, actor, now))

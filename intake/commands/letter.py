@@ -93,7 +93,7 @@ def _letter(args: argparse.Namespace) -> int:
     from intake.adapters.pdf_render import render_mail_pdf
     from intake.adapters.templates import TemplateRenderError
     from intake.app import build_app
-    from intake.commands.cases import _actor
+    from intake.commands.actor import actor_of
     from intake.db import require_current_schema, transaction
     from intake.domain import replies
     from intake.models import Case
@@ -129,7 +129,7 @@ def _letter(args: argparse.Namespace) -> int:
             pdf = render_mail_pdf(rendered)
             now = app.now()
             record_template_version(s, app, rendered, case.language, now)
-            audit(s, now, "letter-printed", case_id=case.id, actor=_actor(args),
+            audit(s, now, "letter-printed", case_id=case.id, actor=actor_of(args),
                   detail={"file": str(out.resolve()), "template_version": rendered.template_version,
                           "letter_date": letter_date.isoformat(), "answer_chars": len(answer)})
             write_atomically(out, pdf)     # inside the transaction: no audit without the file

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from intake.domain.records import CaseFacts, Department, Evidence, OrgFacts, StaffMember
 
@@ -212,8 +212,13 @@ _spec("phone-call-task", STAFF,
       KEPT_ASIDE)
 _spec("progress-notice", CUSTOMER, "처리 진행 상황 안내 (progress notice)",
       CASE_CUSTOMER, HANDLER, ORG,
-      Variable("progress", "진행 상황 (담당자가 쓴 내용 또는 기한 경과 안내)", example="관계 기관에 사실 확인을 요청하였습니다."),
+      Variable("progress", "진행 상황 (담당자가 쓴 내용; empty when situation is set)",
+               example="관계 기관에 사실 확인을 요청하였습니다."),
       Variable("reason", "지연·보류 사유 (may be empty)", example="관계 기관 협의가 진행 중입니다."),
+      Variable("situation", "안내 종류: overdue (기한 경과, 자동) | on-hold (처리 보류, reason 참조) | "
+                            "resumed (처리 재개) | empty (담당자가 쓴 progress)", example=""),
+      Variable("waiting_on", "기한 경과 시 진행 중인 다른 절차 (overdue only; label is empty when none)", "dict",
+               fields=(Field("label", "절차 이름", "민원 답변"), Field("policy", "절차(policy) id", "reply"))),
       Variable("expected_at", "새 처리 예정 일시 (datetime; empty when no new date is known); use |kdatetime",
                example=datetime(2026, 12, 2, 18, 0, tzinfo=_KST)))
 _spec("extension-notice", CUSTOMER, "처리 기한 연장 안내 (deadline extension notice)",
@@ -488,15 +493,28 @@ def phone_call_task_context(case: CaseFacts, handler: StaffMember, department: D
     return ctx
 
 
+PROGRESS_SITUATIONS = ("", "overdue", "on-hold", "resumed")
+
+
 def progress_notice_context(case: CaseFacts, handler: StaffMember, department: Department,
-                            org: OrgFacts, progress: str, *, reason: str | None = None,
-                            expected_at: datetime | None = None) -> dict:
+                            org: OrgFacts, progress: str = "", *, reason: str | None = None,
+                            expected_at: datetime | None = None, situation: str = "",
+                            waiting_on: Mapping[str, str] | None = None) -> dict:
     """``expected_at``: the new expected date when the due (``case.due_at``) has passed or moved
-    ("" when none is known, so a template tests it with ``{% if expected_at %}``)."""
+    ("" when none is known, so a template tests it with ``{% if expected_at %}``).
+
+    ``situation`` names a notice intake writes itself (its wording is in the template, not
+    here): ``overdue`` (``waiting_on`` = the later procedure's label and policy, if any),
+    ``on-hold`` (``reason`` = why), ``resumed``; "" = the handler's own ``progress`` text."""
+    if situation not in PROGRESS_SITUATIONS:
+        raise ValueError(f"unknown progress situation {situation!r}")
     ctx = _customer_base(case, handler, department, org)
     ctx["progress"] = progress
     ctx["reason"] = _s(reason)
     ctx["expected_at"] = expected_at if expected_at is not None else ""
+    ctx["situation"] = situation
+    ctx["waiting_on"] = {"label": _s((waiting_on or {}).get("label")),
+                         "policy": _s((waiting_on or {}).get("policy"))}
     return ctx
 
 

@@ -294,8 +294,8 @@ def test_lint_checks_html_part_too(folder):
 
 
 @pytest.mark.parametrize("mutate, expected, line", [
-    (lambda s: s.replace("{{ progress }}", "{{ progress }", 1), "unexpected", 13),
-    (lambda s: s.replace("{{ progress }}", "{{ secret }}", 1), "unknown variable 'secret'", 13),
+    (lambda s: s.replace("{{ progress }}", "{{ progress }", 1), "unexpected", 22),   # line of {{ progress }}
+    (lambda s: s.replace("{{ progress }}", "{{ secret }}", 1), "unknown variable 'secret'", 22),
     (lambda s: s.replace('variables = ["case", "handler", "org", "progress", ',
                          'variables = ["case", "handler", "org", '), "not declared", None),
     (lambda s: s.replace('variables = ["case", "handler", "org", "progress", ',
@@ -304,7 +304,7 @@ def test_lint_checks_html_part_too(folder):
     (lambda s: s.replace("{{ case.subject }}", "{{ case.text }}", 1), "has no field 'text'", None),
     (lambda s: s.replace('audience = "customer"', 'audience = "staff"'), "customer message", 3),
     (lambda s: s.replace("{# ---", "{# --", 1), "missing front matter", 1),
-    (lambda s: s.replace("{{ progress }}", "{{ progress|format(1) }}"), "No filter named 'format'", 13),
+    (lambda s: s.replace("{{ progress }}", "{{ progress|format(1) }}"), "No filter named 'format'", 22),
     (lambda s: s + "{{ handler.phone.__class__ }}\n", "unsafe", None),
 ])
 def test_lint_problems(folder, mutate, expected, line):

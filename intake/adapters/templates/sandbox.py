@@ -197,7 +197,7 @@ class SafeTemplateEnvironment(ImmutableSandboxedEnvironment):
 
 
 def compile_template(env: SafeTemplateEnvironment, source: str | nodes.Template,
-             filename: str) -> jinja2.Template:
+                     filename: str) -> jinja2.Template:
     code = env.compile(source, name=filename, filename=filename)
     return env.template_class.from_code(env, code, env.make_globals(None), None)
 

@@ -88,7 +88,7 @@ def lint_folder(folder: str | Path, names: Iterable[str] | None = None) -> list[
                                     "required template is missing"))
             continue
         _, unit_problems = UnitBuilder(envs, name, language, parts.get("txt"),
-                                        parts.get("html")).build()
+                                       parts.get("html")).build()
         problems += unit_problems
     if wanted:
         known = {n for n in replies.MESSAGE_NAMES} | {f"{lang}/{n}" for n in replies.MESSAGE_NAMES
@@ -217,8 +217,8 @@ class TemplateStore:
         txt = parts.get("txt")
         html = parts.get("html")
         unit, problems = UnitBuilder(self._envs, name, language,
-                                      txt[:2] if txt else None,
-                                      html[:2] if html else None).build()
+                                     txt[:2] if txt else None,
+                                     html[:2] if html else None).build()
         state.files = tuple(p[0] for p in parts.values())
         if unit is None:
             state.status, state.problems = "rejected", tuple(problems)

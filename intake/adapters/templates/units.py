@@ -175,6 +175,29 @@ class UnitBuilder:
         if fm is None:
             return None
         declared = self._check_front_matter(fm, txt_file, spec, _FM_KEYS_TXT)
+        subject_src = self._subject_and_audience(fm, txt_file, spec)
+        subject_t = None
+        if subject_src is not None:
+            subject_t = self._compile_part(self.envs.text, subject_src, txt_file, declared, spec,
+                                           line_offset=fm.lines.get("subject", fm.start_line) - 1,
+                                           label="subject")
+        text_t = self._compile_part(self.envs.text, txt_source, txt_file, declared, spec)
+        html_t = self._compile_html(declared, spec) if self.html is not None else None
+        if self.problems or subject_t is None or text_t is None:
+            return None
+        files = [self.txt] + ([self.html] if self.html else [])
+        unit = Unit(
+            name=self.name, language=self.language, audience=spec.audience,
+            variables=tuple(sorted(declared)), subject=subject_t, text=text_t, html=html_t,
+            version=template_version(files), files=tuple(f for f, _ in files),
+            sources=tuple((f, data.decode("utf-8", "replace")) for f, data in files),
+        )
+        self._sample_renders(unit, txt_file)
+        return unit
+
+    def _subject_and_audience(self, fm: FrontMatter, txt_file: str,
+                              spec: replies.MessageSpec) -> str | None:
+        """The subject template's source (None when missing); checks the audience."""
         audience = fm.values.get("audience")
         subject_src = fm.values.get("subject")
         if not isinstance(subject_src, str) or not subject_src.strip():
@@ -188,40 +211,22 @@ class UnitBuilder:
             self._problem(txt_file, fm.lines.get("audience", fm.start_line),
                           f"'{self.name}' is a {spec.audience} message, "
                           f"front matter says audience {audience!r}")
+        return subject_src
 
-        subject_t = None
-        if subject_src is not None:
-            subject_t = self._compile_part(self.envs.text, subject_src, txt_file, declared, spec,
-                                      line_offset=fm.lines.get("subject", fm.start_line) - 1,
-                                      label="subject")
-        text_t = self._compile_part(self.envs.text, txt_source, txt_file, declared, spec)
-
-        html_t = None
-        if self.html is not None:
-            html_file, html_bytes = self.html
-            html_source, problems = _decode(html_bytes, html_file)
-            self.problems += problems
-            if html_source is not None:
-                html_declared = declared
-                if _FRONT_MATTER.match(html_source):
-                    hfm, problems = parse_front_matter(html_source, html_file)
-                    self.problems += problems
-                    if hfm is not None:
-                        html_declared = declared | self._check_front_matter(
-                            hfm, html_file, spec, _FM_KEYS_HTML)
-                html_t = self._compile_part(self.envs.html, html_source, html_file,
-                                       html_declared, spec)
-        if self.problems or subject_t is None or text_t is None:
+    def _compile_html(self, declared: set[str], spec: replies.MessageSpec) -> jinja2.Template | None:
+        """The optional HTML part; its own front matter may declare more variables."""
+        html_file, html_bytes = self.html
+        html_source, problems = _decode(html_bytes, html_file)
+        self.problems += problems
+        if html_source is None:
             return None
-        files = [self.txt] + ([self.html] if self.html else [])
-        unit = Unit(
-            name=self.name, language=self.language, audience=spec.audience,
-            variables=tuple(sorted(declared)), subject=subject_t, text=text_t, html=html_t,
-            version=template_version(files), files=tuple(f for f, _ in files),
-            sources=tuple((f, data.decode("utf-8", "replace")) for f, data in files),
-        )
-        self._sample_renders(unit, txt_file)
-        return unit
+        html_declared = declared
+        if _FRONT_MATTER.match(html_source):
+            hfm, problems = parse_front_matter(html_source, html_file)
+            self.problems += problems
+            if hfm is not None:
+                html_declared = declared | self._check_front_matter(hfm, html_file, spec, _FM_KEYS_HTML)
+        return self._compile_part(self.envs.html, html_source, html_file, html_declared, spec)
 
     def _check_front_matter(self, fm: FrontMatter, file: str, spec: replies.MessageSpec,
                             allowed: Sequence[str]) -> set[str]:
@@ -253,8 +258,8 @@ class UnitBuilder:
         return declared
 
     def _compile_part(self, env: SafeTemplateEnvironment, source: str, file: str,
-                 declared: set[str], spec: replies.MessageSpec, *, line_offset: int = 0,
-                 label: str | None = None) -> jinja2.Template | None:
+                      declared: set[str], spec: replies.MessageSpec, *, line_offset: int = 0,
+                      label: str | None = None) -> jinja2.Template | None:
         where = f"{label}: " if label else ""
         try:
             tree = env.parse(source, name=file, filename=file)
