@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
 import pytest
 
 from intake.adapters.templates import TemplateStore
 from intake.domain import replies
+from tests.adapters.templates.support import SHIPPED
 from tests.domain.test_replies import DEPT, HANDLER, ORG, make_case
 
-ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = datetime(2026, 12, 2, 18, 0, tzinfo=timezone(timedelta(hours=9)))
 
 
 @pytest.fixture(scope="module")
-def store() -> TemplateStore:
-    return TemplateStore(ROOT / "templates")
+def shipped() -> TemplateStore:
+    return TemplateStore(SHIPPED)
 
 
-def _text(store, language: str, progress: str = "", **kw) -> str:
+def _text(shipped, language: str, progress: str = "", **kw) -> str:
     ctx = replies.progress_notice_context(make_case(), HANDLER, DEPT, ORG, progress, **kw)
-    return store.render("progress-notice", ctx, language).text
+    return shipped.render("progress-notice", ctx, language).text
 
 
 @pytest.mark.parametrize("language,kw,present,absent", [
@@ -45,9 +43,9 @@ def _text(store, language: str, progress: str = "", **kw) -> str:
      ["We have paused the processing period for the following reason: missing papers"], ["멈추었"]),
     ("en", dict(situation="resumed"), ["We have resumed processing your request."], ["멈추었"]),
 ])
-def test_each_situation_renders_its_wording(store, language, kw, present, absent):
+def test_each_situation_renders_its_wording(shipped, language, kw, present, absent):
     kw = dict(kw)
-    text = _text(store, language, kw.pop("progress", ""), **kw)
+    text = _text(shipped, language, kw.pop("progress", ""), **kw)
     for part in present:
         assert part in text, text
     for part in absent:
