@@ -4,21 +4,49 @@ Every problem names the file, the key and what is wrong; all problems found in
 one pass are reported together (``ConfigErrors``). Relative paths resolve
 against the folder of the config file. Secrets are never in the file itself:
 ``password_env`` names an environment variable, ``password_file`` a file.
+
+How it is built: each ``[table]`` of intake.toml has a frozen record (here or in
+:mod:`intake.settings_types`), one small validator ``_<table>_settings(sec, load)``
+that reads its keys with :class:`intake.settings_reader.Section` (which collects
+problems instead of raising), and one :class:`SectionRule` in :data:`SECTIONS`.
+:func:`load_settings` only walks that table; checks that need two sections (or
+staff.toml) live in :func:`_check_across`. Adding a section ``[survey]``:
+
+1. ``@dataclass(frozen=True) class SurveySettings`` with defaults;
+2. ``def _survey_settings(sec: Section, load: Loading) -> SurveySettings`` reading
+   ``sec.get(key, type, default, check)`` (``load.base`` resolves paths, ``load.env``
+   and ``load.require_secrets`` serve secrets);
+3. ``SectionRule("survey", keys_of(SurveySettings), _survey_settings)`` in
+   :data:`SECTIONS` (``plus=``/``minus=`` adjust the allowed keys);
+4. ``survey: SurveySettings = field(default_factory=SurveySettings)`` in :class:`Settings`.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Callable, Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 from intake.domain.clocks import ReminderRules
 from intake.domain.records import Department, StaffMember
 from intake.errors import ConfigError, ConfigErrors
+from intake.settings_reader import (
+    Loading,
+    Section,
+    address,
+    address_list,
+    db_url,
+    hh_mm,
+    one_of,
+    port,
+    positive,
+    read_toml,
+    sqlite_url_resolved,
+    timezone_name,
+)
 from intake.settings_types import ImapSettings, OrganizationSettings, SmtpSettings
 
 SECURITY_CHOICES = ("ssl", "starttls", "none")
@@ -133,259 +161,111 @@ def default_config_path() -> Path:
     return Path(os.environ.get("INTAKE_CONFIG") or "config/intake.toml")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigErrors([ConfigError(path, "(file)", "file not found")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigErrors([ConfigError(path, "(syntax)", f"not valid TOML: {exc}")]) from None
+# --------------------------------------------------------------------------- one validator per section
 
 
-class _Section:
-    """Reads typed keys of one TOML table, collecting errors instead of raising."""
-
-    def __init__(self, file: Path, name: str, data: Any, errors: list[ConfigError], known: set[str]):
-        self.file, self.name, self.errors = file, name, errors
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            errors.append(ConfigError(file, name, "must be a table"))
-            data = {}
-        self.data = data
-        for key in data:
-            if key not in known:
-                errors.append(ConfigError(file, f"{name}.{key}", f"unknown key (known: {', '.join(sorted(known))})"))
-
-    def key(self, key: str) -> str:
-        return f"{self.name}.{key}"
-
-    def get(self, key: str, kind: type, default: Any, check: Callable[[Any], str | None] | None = None) -> Any:
-        if key not in self.data:
-            return default
-        value = self.data[key]
-        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            self.errors.append(ConfigError(self.file, self.key(key), f"must be {kind.__name__}, got {type(value).__name__} {value!r}"))
-            return default
-        if check is not None:
-            problem = check(value)
-            if problem:
-                self.errors.append(ConfigError(self.file, self.key(key), problem))
-                return default
-        return value
-
-    def path(self, key: str, default: Path | None, base: Path) -> Path | None:
-        raw = self.get(key, str, None)
-        if raw is None or raw == "":
-            return default if default is None else _resolve(default, base)
-        return _resolve(Path(raw), base)
-
-    def secret(self, base: Path, env: Mapping[str, str]) -> str:
-        env_name = self.get("password_env", str, "")
-        file_name = self.get("password_file", str, "")
-        if "password" in self.data:
-            self.errors.append(ConfigError(self.file, self.key("password"),
-                                           "secrets do not belong in the config file; use password_env or password_file"))
-        if env_name and file_name:
-            self.errors.append(ConfigError(self.file, self.key("password_env"), "set password_env or password_file, not both"))
-            return ""
-        if env_name:
-            if env_name not in env:
-                self.errors.append(ConfigError(self.file, self.key("password_env"), f"environment variable {env_name} is not set"))
-                return ""
-            return env[env_name]
-        if file_name:
-            path = _resolve(Path(file_name), base)
-            try:
-                return path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                self.errors.append(ConfigError(self.file, self.key("password_file"), f"cannot read {path}: {exc.strerror}"))
-        return ""
-
-
-def _resolve(path: Path, base: Path) -> Path:
-    return Path(os.path.normpath(path if path.is_absolute() else (base / path)))
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
-    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}, got {v!r}"
-
-
-def _positive(v: Any) -> str | None:
-    return None if v > 0 else f"must be positive, got {v!r}"
-
-
-def _port(v: Any) -> str | None:
-    return None if 0 < v < 65536 else f"must be a TCP port (1-65535), got {v!r}"
-
-
-def _address(v: Any) -> str | None:
-    return None if "@" in v and " " not in v.strip() else f"must be an e-mail address, got {v!r}"
-
-
-def _timezone(v: Any) -> str | None:
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"unknown time zone {v!r}"
-    return None
-
-
-def _address_list(sec: "_Section", key: str) -> tuple[str, ...]:
-    value = sec.get(key, list, [])
-    bad = [v for v in value if not isinstance(v, str) or _address(v)]
-    if bad:
-        sec.errors.append(ConfigError(sec.file, sec.key(key), f"must be a list of e-mail addresses, got {bad!r}"))
-        return ()
-    return tuple(v.lower() for v in value)
-
-
-def _db_url(v: Any) -> str | None:
-    if v.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
-        return None
-    return f"must start with sqlite:/// or postgresql+psycopg://, got {v!r}"
-
-
-def _sqlite_url_resolved(url: str, base: Path) -> str:
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != "sqlite:///:memory:":
-        path = Path(url[len(prefix):])
-        return prefix + str(_resolve(path, base))
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
-
-
-TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax"}
-
-
-def _hh_mm(v: Any) -> str | None:
-    import re as _re
-    m = _re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", v)
-    return None if m else f"must be a time of day HH:MM, got {v!r}"
-
-
-def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None,
-                  require_secrets: bool = True) -> Settings:
-    """Read intake.toml and staff.toml; raise ConfigErrors listing every problem."""
-    path = Path(path) if path else default_config_path()
-    path = path.resolve()
-    env = os.environ if env is None else env
-    base = path.parent
-    data = read_toml(path)
-    errors: list[ConfigError] = []
-    for key in data:
-        if key not in TOP_LEVEL:
-            errors.append(ConfigError(path, key, f"unknown section (known: {', '.join(sorted(TOP_LEVEL))})"))
-
-    org_s = _Section(path, "organization", data.get("organization"), errors, {"name", "domain", "intake_address", "timezone"})
+def _organization_settings(sec: Section, load: Loading) -> OrganizationSettings:
     d = OrganizationSettings()
-    organization = OrganizationSettings(
-        name=org_s.get("name", str, d.name),
-        domain=org_s.get("domain", str, d.domain),
-        intake_address=org_s.get("intake_address", str, d.intake_address, _address).lower(),
-        timezone=org_s.get("timezone", str, d.timezone, _timezone),
+    return OrganizationSettings(
+        name=sec.get("name", str, d.name),
+        domain=sec.get("domain", str, d.domain),
+        intake_address=sec.get("intake_address", str, d.intake_address, address).lower(),
+        timezone=sec.get("timezone", str, d.timezone, timezone_name),
     )
 
-    imap_keys = {"host", "port", "security", "username", "password_env", "password_file", "password", "mailbox",
-                 "processed_mailbox", "idle", "poll_seconds", "ca_file", "timeout_seconds", "idle_renew_seconds"}
-    im = _Section(path, "imap", data.get("imap"), errors, imap_keys)
-    di = ImapSettings()
+
+def _idle_renew(v: Any) -> str | None:
+    return None if 0 < v <= 600 else f"must be 1-600 seconds (servers drop IDLE after 10+ min), got {v!r}"
+
+
+def _imap_settings(sec: Section, load: Loading) -> ImapSettings:
+    d = ImapSettings()
     imap = ImapSettings(
-        host=im.get("host", str, di.host),
-        port=im.get("port", int, di.port, _port),
-        security=im.get("security", str, di.security, _one_of(SECURITY_CHOICES)),
-        username=im.get("username", str, di.username),
-        password=im.secret(base, env) if require_secrets else "",
-        mailbox=im.get("mailbox", str, di.mailbox),
-        processed_mailbox=im.get("processed_mailbox", str, di.processed_mailbox),
-        idle=im.get("idle", bool, di.idle),
-        poll_seconds=im.get("poll_seconds", int, di.poll_seconds, _positive),
-        ca_file=im.path("ca_file", None, base),
-        timeout_seconds=im.get("timeout_seconds", float, di.timeout_seconds, _positive),
-        idle_renew_seconds=im.get("idle_renew_seconds", int, di.idle_renew_seconds,
-                                  lambda v: None if 0 < v <= 600 else f"must be 1-600 seconds (servers drop IDLE after 10+ min), got {v!r}"),
+        host=sec.get("host", str, d.host),
+        port=sec.get("port", int, d.port, port),
+        security=sec.get("security", str, d.security, one_of(SECURITY_CHOICES)),
+        username=sec.get("username", str, d.username),
+        password=sec.secret(load.base, load.env) if load.require_secrets else "",
+        mailbox=sec.get("mailbox", str, d.mailbox),
+        processed_mailbox=sec.get("processed_mailbox", str, d.processed_mailbox),
+        idle=sec.get("idle", bool, d.idle),
+        poll_seconds=sec.get("poll_seconds", int, d.poll_seconds, positive),
+        ca_file=sec.path("ca_file", None, load.base),
+        timeout_seconds=sec.get("timeout_seconds", float, d.timeout_seconds, positive),
+        idle_renew_seconds=sec.get("idle_renew_seconds", int, d.idle_renew_seconds, _idle_renew),
     )
-    if imap.ca_file is not None and not imap.ca_file.is_file():
-        errors.append(ConfigError(path, "imap.ca_file", f"file not found: {imap.ca_file}"))
+    _require_file(sec, "ca_file", imap.ca_file)
+    return imap
 
-    smtp_keys = {"host", "port", "security", "username", "password_env", "password_file", "password", "from_address",
-                 "ca_file", "timeout_seconds", "connections"}
-    sm = _Section(path, "smtp", data.get("smtp"), errors, smtp_keys)
-    ds = SmtpSettings()
-    smtp_username = sm.get("username", str, ds.username)
+
+def _smtp_settings(sec: Section, load: Loading) -> SmtpSettings:
+    d = SmtpSettings()
+    username = sec.get("username", str, d.username)
     smtp = SmtpSettings(
-        host=sm.get("host", str, ds.host),
-        port=sm.get("port", int, ds.port, _port),
-        security=sm.get("security", str, ds.security, _one_of(SECURITY_CHOICES)),
-        username=smtp_username,
-        password=sm.secret(base, env) if (require_secrets and smtp_username) else "",
-        from_address=sm.get("from_address", str, ds.from_address, _address).lower(),
-        ca_file=sm.path("ca_file", None, base),
-        timeout_seconds=sm.get("timeout_seconds", float, ds.timeout_seconds, _positive),
-        connections=sm.get("connections", int, ds.connections,
-                           lambda v: None if 1 <= v <= 16 else f"must be 1-16 parallel connections, got {v!r}"),
+        host=sec.get("host", str, d.host),
+        port=sec.get("port", int, d.port, port),
+        security=sec.get("security", str, d.security, one_of(SECURITY_CHOICES)),
+        username=username,
+        password=sec.secret(load.base, load.env) if (load.require_secrets and username) else "",
+        from_address=sec.get("from_address", str, d.from_address, address).lower(),
+        ca_file=sec.path("ca_file", None, load.base),
+        timeout_seconds=sec.get("timeout_seconds", float, d.timeout_seconds, positive),
+        connections=sec.get("connections", int, d.connections,
+                            lambda v: None if 1 <= v <= 16 else f"must be 1-16 parallel connections, got {v!r}"),
     )
-    if smtp.ca_file is not None and not smtp.ca_file.is_file():
-        errors.append(ConfigError(path, "smtp.ca_file", f"file not found: {smtp.ca_file}"))
+    _require_file(sec, "ca_file", smtp.ca_file)
+    return smtp
 
-    db = _Section(path, "database", data.get("database"), errors, {"url"})
-    database = DatabaseSettings(url=_sqlite_url_resolved(db.get("url", str, DatabaseSettings().url, _db_url), base))
 
-    st = _Section(path, "storage", data.get("storage"), errors, {"path", "max_attachment_bytes", "max_attachments"})
-    dst = StorageSettings()
-    storage = StorageSettings(path=st.path("path", Path("var/store"), base),
-                              max_attachment_bytes=st.get("max_attachment_bytes", int, dst.max_attachment_bytes, _positive),
-                              max_attachments=st.get("max_attachments", int, dst.max_attachments, _positive))
+def _require_file(sec: Section, key: str, path: Path | None) -> None:
+    if path is not None and not path.is_file():
+        sec.errors.append(ConfigError(sec.file, sec.key(key), f"file not found: {path}"))
 
-    fax = _fax_settings(_Section(path, "fax", data.get("fax"), errors, set(FaxSettings.__dataclass_fields__)))
 
-    tp = _Section(path, "templates", data.get("templates"), errors, {"path"})
-    templates = TemplateSettings(path=tp.path("path", Path("templates"), base) if "path" in tp.data
-                                 else _default_templates_dir(base))
+def _database_settings(sec: Section, load: Loading) -> DatabaseSettings:
+    return DatabaseSettings(url=sqlite_url_resolved(sec.get("url", str, DatabaseSettings().url, db_url), load.base))
 
-    pr = _Section(path, "processing", data.get("processing"), errors, set(ProcessingSettings.__dataclass_fields__))
-    dp = ProcessingSettings()
-    processing = ProcessingSettings(
-        max_attempts=pr.get("max_attempts", int, dp.max_attempts, _positive),
-        retry_base_seconds=pr.get("retry_base_seconds", int, dp.retry_base_seconds, _positive),
-        outbox_max_attempts=pr.get("outbox_max_attempts", int, dp.outbox_max_attempts, _positive),
-        acks_per_sender_per_day=pr.get("acks_per_sender_per_day", int, dp.acks_per_sender_per_day, _positive),
-        triage_staff=pr.get("triage_staff", str, dp.triage_staff),
-        reopen_closed_on_follow_up=pr.get("reopen_closed_on_follow_up", bool, dp.reopen_closed_on_follow_up),
-        follow_up_window_days=pr.get("follow_up_window_days", int, dp.follow_up_window_days, _positive),
-        admin_addresses=_address_list(pr, "admin_addresses"),
-    )
 
-    rm = _Section(path, "reminders", data.get("reminders"), errors,
-                  {"half_period", "morning_of_due_day", "escalate_overdue", "customer_progress_notice",
-                   "digest_time", "sweep_seconds"})
-    dr = ReminderSettings()
-    reminders = ReminderSettings(
-        half_period=rm.get("half_period", bool, dr.half_period),
-        morning_of_due_day=rm.get("morning_of_due_day", bool, dr.morning_of_due_day),
-        escalate_overdue=rm.get("escalate_overdue", bool, dr.escalate_overdue),
-        customer_progress_notice=rm.get("customer_progress_notice", bool, dr.customer_progress_notice),
-        digest_time=rm.get("digest_time", str, dr.digest_time, _hh_mm),
-        sweep_seconds=rm.get("sweep_seconds", int, dr.sweep_seconds, _positive),
+def _storage_settings(sec: Section, load: Loading) -> StorageSettings:
+    d = StorageSettings()
+    return StorageSettings(path=sec.path("path", Path("var/store"), load.base),
+                           max_attachment_bytes=sec.get("max_attachment_bytes", int, d.max_attachment_bytes, positive),
+                           max_attachments=sec.get("max_attachments", int, d.max_attachments, positive))
+
+
+def _template_settings(sec: Section, load: Loading) -> TemplateSettings:
+    if "path" in sec.data:
+        return TemplateSettings(path=sec.path("path", Path("templates"), load.base))
+    return TemplateSettings(path=_default_templates_dir(load.base))
+
+
+def _processing_settings(sec: Section, load: Loading) -> ProcessingSettings:
+    d = ProcessingSettings()
+    return ProcessingSettings(
+        max_attempts=sec.get("max_attempts", int, d.max_attempts, positive),
+        retry_base_seconds=sec.get("retry_base_seconds", int, d.retry_base_seconds, positive),
+        outbox_max_attempts=sec.get("outbox_max_attempts", int, d.outbox_max_attempts, positive),
+        acks_per_sender_per_day=sec.get("acks_per_sender_per_day", int, d.acks_per_sender_per_day, positive),
+        triage_staff=sec.get("triage_staff", str, d.triage_staff),
+        reopen_closed_on_follow_up=sec.get("reopen_closed_on_follow_up", bool, d.reopen_closed_on_follow_up),
+        follow_up_window_days=sec.get("follow_up_window_days", int, d.follow_up_window_days, positive),
+        admin_addresses=address_list(sec, "admin_addresses"),
     )
 
-    roster = load_roster(base / "staff.toml", errors)
-    if processing.triage_staff and roster.member(processing.triage_staff) is None:
-        errors.append(ConfigError(path, "processing.triage_staff", f"no staff member with id {processing.triage_staff!r} in staff.toml"))
 
-    if errors:
-        raise ConfigErrors(errors)
-    return Settings(config_file=path, organization=organization, imap=imap, smtp=smtp, database=database,
-                    storage=storage, templates=templates, processing=processing, roster=roster,
-                    reminders=reminders, fax=fax)
+def _reminder_settings(sec: Section, load: Loading) -> ReminderSettings:
+    d = ReminderSettings()
+    return ReminderSettings(
+        half_period=sec.get("half_period", bool, d.half_period),
+        morning_of_due_day=sec.get("morning_of_due_day", bool, d.morning_of_due_day),
+        escalate_overdue=sec.get("escalate_overdue", bool, d.escalate_overdue),
+        customer_progress_notice=sec.get("customer_progress_notice", bool, d.customer_progress_notice),
+        digest_time=sec.get("digest_time", str, d.digest_time, hh_mm),
+        sweep_seconds=sec.get("sweep_seconds", int, d.sweep_seconds, positive),
+    )
 
 
-def _fax_settings(fx: "_Section") -> FaxSettings:
+def _fax_settings(fx: Section, load: Loading) -> FaxSettings:
     from intake.domain.contacts import normalize_kr_number
     from intake.domain.fax_gateway import pattern_problem
 
@@ -408,6 +288,69 @@ def _default_templates_dir(base: Path) -> Path:
     return sibling if sibling.is_dir() else base / "templates"
 
 
+# --------------------------------------------------------------------------- the table of sections
+
+
+@dataclass(frozen=True)
+class SectionRule:
+    """One ``[table]`` of intake.toml: its name (= the ``Settings`` field), its keys, its validator."""
+
+    name: str
+    keys: frozenset[str]
+    parse: Callable[[Section, Loading], Any]
+
+
+def keys_of(record: type, *, plus: Iterable[str] = (), minus: Iterable[str] = ()) -> frozenset[str]:
+    """The keys a table may hold: the record's fields, ``plus`` config-only keys, ``minus`` derived ones."""
+    return (frozenset(record.__dataclass_fields__) | frozenset(plus)) - frozenset(minus)
+
+
+SECRET_KEYS = ("password_env", "password_file")   # read by Section.secret; "password" itself is refused
+
+# Order = the order problems are reported in.
+SECTIONS: tuple[SectionRule, ...] = (
+    SectionRule("organization", keys_of(OrganizationSettings), _organization_settings),
+    SectionRule("imap", keys_of(ImapSettings, plus=SECRET_KEYS), _imap_settings),
+    SectionRule("smtp", keys_of(SmtpSettings, plus=SECRET_KEYS), _smtp_settings),
+    SectionRule("database", keys_of(DatabaseSettings), _database_settings),
+    SectionRule("storage", keys_of(StorageSettings), _storage_settings),
+    SectionRule("fax", keys_of(FaxSettings), _fax_settings),
+    SectionRule("templates", keys_of(TemplateSettings), _template_settings),
+    SectionRule("processing", keys_of(ProcessingSettings), _processing_settings),
+    SectionRule("reminders", keys_of(ReminderSettings), _reminder_settings),
+)
+
+TOP_LEVEL = {rule.name for rule in SECTIONS}
+
+
+def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None,
+                  require_secrets: bool = True) -> Settings:
+    """Read intake.toml and staff.toml; raise ConfigErrors listing every problem."""
+    path = (Path(path) if path else default_config_path()).resolve()
+    load = Loading(file=path, base=path.parent, env=os.environ if env is None else env,
+                   require_secrets=require_secrets)
+    data = read_toml(path)
+    errors: list[ConfigError] = []
+    for key in data:
+        if key not in TOP_LEVEL:
+            errors.append(ConfigError(path, key, f"unknown section (known: {', '.join(sorted(TOP_LEVEL))})"))
+    sections = {rule.name: rule.parse(Section(path, rule.name, data.get(rule.name), errors, set(rule.keys)), load)
+                for rule in SECTIONS}
+    roster = load_roster(load.base / "staff.toml", errors)
+    _check_across(path, sections, roster, errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return Settings(config_file=path, roster=roster, **sections)
+
+
+def _check_across(path: Path, sections: Mapping[str, Any], roster: "StaffRoster",
+                  errors: list[ConfigError]) -> None:
+    """Checks that need more than one section (or staff.toml)."""
+    triage = sections["processing"].triage_staff
+    if triage and roster.member(triage) is None:
+        errors.append(ConfigError(path, "processing.triage_staff", f"no staff member with id {triage!r} in staff.toml"))
+
+
 DEPARTMENT_KEYS = {"id", "name", "head"}
 STAFF_KEYS = {"id", "name", "department", "phone", "email", "active", "away"}
 
@@ -424,7 +367,7 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
             errors.append(ConfigError(path, key, "unknown section (known: department, staff)"))
     departments: list[Department] = []
     for i, raw in enumerate(_table_list(path, "department", data.get("department"), errors)):
-        sec = _Section(path, f"department[{i}]", raw, errors, DEPARTMENT_KEYS)
+        sec = Section(path, f"department[{i}]", raw, errors, DEPARTMENT_KEYS)
         dep_id, name, head = (sec.get(k, str, "") for k in ("id", "name", "head"))
         for k, v in (("id", dep_id), ("name", name), ("head", head)):
             if not v:
@@ -433,13 +376,13 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
     staff: list[StaffMember] = []
     absences: dict[str, tuple] = {}
     for i, raw in enumerate(_table_list(path, "staff", data.get("staff"), errors)):
-        sec = _Section(path, f"staff[{i}]", raw, errors, STAFF_KEYS)
+        sec = Section(path, f"staff[{i}]", raw, errors, STAFF_KEYS)
         values = {k: sec.get(k, str, "") for k in ("id", "name", "department", "phone", "email")}
         for k in ("id", "name", "department", "email"):
             if not values[k]:
                 errors.append(ConfigError(path, sec.key(k), "is required"))
-        if values["email"] and _address(values["email"]):
-            errors.append(ConfigError(path, sec.key("email"), _address(values["email"]) or ""))
+        if values["email"] and address(values["email"]):
+            errors.append(ConfigError(path, sec.key("email"), address(values["email"]) or ""))
         if not values["phone"]:
             errors.append(ConfigError(path, sec.key("phone"), "is required: every reply names the handler's phone"))
         member = StaffMember(active=sec.get("active", bool, True), **values)
@@ -470,7 +413,7 @@ def _table_list(path: Path, key: str, value: Any, errors: list[ConfigError]) -> 
     return value
 
 
-def _absences(sec: _Section) -> tuple:
+def _absences(sec: Section) -> tuple:
     """``away = [["2026-12-01", "2026-12-05"], …]`` inclusive date ranges."""
     import datetime as _dt
 

@@ -1,7 +1,10 @@
 """Frozen settings records (the validated form of config/*.toml).
 
-The loader lives in ``intake.settings``; adapters take only the record they
-need (an ``ImapSettings``, an ``SmtpSettings``), never the whole config.
+The loader lives in ``intake.settings`` (one validator per section, driven by
+its ``SECTIONS`` table; the typed reader is ``intake.settings_reader``). The
+records adapters are handed live here, so an adapter imports only this module;
+adapters take only the record they need (an ``ImapSettings``, an
+``SmtpSettings``), never the whole config.
 """
 
 from __future__ import annotations

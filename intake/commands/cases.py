@@ -8,6 +8,8 @@ import sys
 
 from sqlmodel import select
 
+from intake.commands.actor import actor_of
+
 
 def register(subparsers) -> None:
     cases = subparsers.add_parser("cases", help="registered cases")
@@ -151,17 +153,6 @@ def messages_retry(args: argparse.Namespace) -> int:
         s.add(row)
     print(f"message #{args.id} queued for processing again")
     return 0
-
-
-def actor_of(args: argparse.Namespace) -> str:
-    if args.actor:
-        return args.actor
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "cli"
 
 
 def _correct(args: argparse.Namespace, change) -> int:

@@ -93,7 +93,7 @@ def _letter(args: argparse.Namespace) -> int:
     from intake.adapters.pdf_render import render_mail_pdf
     from intake.adapters.templates import TemplateRenderError
     from intake.app import build_app
-    from intake.commands.cases import actor_of
+    from intake.commands.actor import actor_of
     from intake.db import require_current_schema, transaction
     from intake.domain import replies
     from intake.models import Case

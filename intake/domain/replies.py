@@ -220,8 +220,13 @@ _spec("phone-call-task", STAFF,
       KEPT_ASIDE)
 _spec("progress-notice", CUSTOMER, "처리 진행 상황 안내 (progress notice)",
       CASE_CUSTOMER, HANDLER, ORG,
-      Variable("progress", "진행 상황 (담당자가 쓴 내용 또는 기한 경과 안내)", example="관계 기관에 사실 확인을 요청하였습니다."),
+      Variable("progress", "진행 상황 (담당자가 쓴 내용; empty when situation is set)",
+               example="관계 기관에 사실 확인을 요청하였습니다."),
       Variable("reason", "지연·보류 사유 (may be empty)", example="관계 기관 협의가 진행 중입니다."),
+      Variable("situation", "안내 종류: overdue (기한 경과, 자동) | on-hold (처리 보류, reason 참조) | "
+                            "resumed (처리 재개) | empty (담당자가 쓴 progress)", example=""),
+      Variable("waiting_on", "기한 경과 시 진행 중인 다른 절차 (overdue only; label is empty when none)", "dict",
+               fields=(Field("label", "절차 이름", "민원 답변"), Field("policy", "절차(policy) id", "reply"))),
       Variable("expected_at", "새 처리 예정 일시 (datetime; empty when no new date is known); use |kdatetime",
                example=datetime(2026, 12, 2, 18, 0, tzinfo=_KST)))
 _spec("extension-notice", CUSTOMER, "처리 기한 연장 안내 (deadline extension notice)",

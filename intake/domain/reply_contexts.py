@@ -10,7 +10,7 @@ schema); a test checks that they match.  Importable from ``replies`` too.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from intake.domain.records import CaseFacts, Department, Evidence, OrgFacts, StaffMember
 
@@ -146,15 +146,28 @@ def phone_call_task_context(case: CaseFacts, handler: StaffMember, department: D
     return ctx
 
 
+PROGRESS_SITUATIONS = ("", "overdue", "on-hold", "resumed")
+
+
 def progress_notice_context(case: CaseFacts, handler: StaffMember, department: Department,
-                            org: OrgFacts, progress: str, *, reason: str | None = None,
-                            expected_at: datetime | None = None) -> dict:
+                            org: OrgFacts, progress: str = "", *, reason: str | None = None,
+                            expected_at: datetime | None = None, situation: str = "",
+                            waiting_on: Mapping[str, str] | None = None) -> dict:
     """``expected_at``: the new expected date when the due (``case.due_at``) has passed or moved
-    ("" when none is known, so a template tests it with ``{% if expected_at %}``)."""
+    ("" when none is known, so a template tests it with ``{% if expected_at %}``).
+
+    ``situation`` names a notice intake writes itself (its wording is in the template, not
+    here): ``overdue`` (``waiting_on`` = the later procedure's label and policy, if any),
+    ``on-hold`` (``reason`` = why), ``resumed``; "" = the handler's own ``progress`` text."""
+    if situation not in PROGRESS_SITUATIONS:
+        raise ValueError(f"unknown progress situation {situation!r}")
     ctx = _customer_base(case, handler, department, org)
     ctx["progress"] = progress
     ctx["reason"] = _s(reason)
     ctx["expected_at"] = expected_at if expected_at is not None else ""
+    ctx["situation"] = situation
+    ctx["waiting_on"] = {"label": _s((waiting_on or {}).get("label")),
+                         "policy": _s((waiting_on or {}).get("policy"))}
     return ctx
 
 

@@ -92,10 +92,8 @@ def hold(session: Session, app, case: Case, reason: str, actor: str, now: dateti
     audit(session, now, "paused", case_id=case.id, actor=actor,
           detail={"clocks": [r.policy for r in rows], "reason": reason})
     handler, department = _handler(app, case)
-    ctx = replies.progress_notice_context(
-        facts_of(app, case), handler, department, app.org,
-        progress=f"다음 사유로 처리 기간의 진행을 잠시 멈추었습니다: {reason}\n"
-                 f"사유가 해소되면 처리를 다시 시작하고 새 처리 기한을 알려 드리겠습니다.")
+    ctx = replies.progress_notice_context(facts_of(app, case), handler, department, app.org,
+                                          situation="on-hold", reason=reason)
     sent = notify_customer(session, app, case, "progress-notice", ctx, key=f"hold:{rows[0].id}:{now.isoformat()}",
                            kind="progress-notice", now=now, actor=actor)
     return f"{case.ref} on hold ({', '.join(r.policy for r in rows)}): {reason}; {sent}"
@@ -113,7 +111,7 @@ def resume(session: Session, app, case: Case, actor: str, now: datetime) -> str:
           detail={"clocks": [r.policy for r in rows], "due": [d.isoformat() if d else None for d in dues]})
     handler, department = _handler(app, case)
     ctx = replies.progress_notice_context(facts_of(app, case), handler, department, app.org,
-                                          progress="멈추었던 처리를 다시 시작하였습니다.")
+                                          situation="resumed")
     sent = notify_customer(session, app, case, "progress-notice", ctx, key=f"resume:{rows[0].id}:{now.isoformat()}",
                            kind="progress-notice", now=now, actor=actor)
     return f"{case.ref} resumed, due {case.due_at.isoformat()}; {sent}"

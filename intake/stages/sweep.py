@@ -240,11 +240,9 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
         if reason is not None:
             audit(session, now, "progress-notice-skipped", case_id=case.id, detail={**detail, "reason": reason})
             return
-        expected, why = _expected(session, app, case, row, action, now)
-        en = case.language == "en"
-        progress = (_PROGRESS_EN if en else _PROGRESS_KO)
-        ctx = replies.progress_notice_context(facts, handler, department, app.org, progress,
-                                              reason=why[1] if en else why[0], expected_at=expected)
+        expected, waiting_on = _expected(session, app, case, row, action, now)
+        ctx = replies.progress_notice_context(facts, handler, department, app.org, situation="overdue",
+                                              expected_at=expected, waiting_on=waiting_on)
         outbox_id = enqueue(session, app, case, "progress-notice", "progress-notice", ctx, language=case.language,
                        to=case.customer_address, now=now, auto_submitted="auto-generated")
         _queued(session, notice, outbox_id, case.customer_address, report)
@@ -256,14 +254,9 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
     raise AssertionError(f"unhandled action {action.kind}")   # pragma: no cover
 
 
-_PROGRESS_KO = ("정해진 처리 기한까지 답변을 드리지 못하여 죄송합니다.\n"
-                "담당자가 계속 처리하고 있으며, 새 처리 예정 일시를 아래와 같이 알려 드립니다.")
-_PROGRESS_EN = ("We are sorry that we could not reply by the deadline.\n"
-                "Your request is still being handled; the new expected date is below.")
-
-
 def _expected(session: Session, app, case: Case, row: CaseClock, action: DueAction, now: datetime):
-    """The new expected date and why (ko, en): a later live clock of the case the customer is
+    """The new expected date and the procedure it waits on (None: the department's review; the
+    wording is in the progress-notice template): a later live clock of the case the customer is
     waiting on (e.g. the review behind a reply clock), else the end of the next business day."""
     later = [c for c in session.exec(select(CaseClock).where(CaseClock.case_id == case.id,
                                                               CaseClock.state.in_(LIVE_STATES),
@@ -271,12 +264,10 @@ def _expected(session: Session, app, case: Case, row: CaseClock, action: DueActi
              if c.policy in CUSTOMER_FACING and c.due_at is not None and c.due_at > now]
     if later:
         other = max(later, key=lambda c: c.due_at)
-        label = app.policies[other.policy].label
-        return other.due_at, (f"{label} 절차가 진행 중입니다.", f"The {other.policy} procedure is still in progress.")
+        return other.due_at, {"label": app.policies[other.policy].label, "policy": other.policy}
     calendar = app.calendar(now)
     day = calendar.next_business_day(to_seoul(now).date(), include=False)
-    return calendar.end_of_working_day(day), ("담당 부서의 검토가 늦어지고 있습니다.",
-                                              "The department's review is taking longer than planned.")
+    return calendar.end_of_working_day(day), None
 
 
 # ------------------------------------------------------------------ the daily digest
