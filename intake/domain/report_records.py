@@ -25,6 +25,12 @@ CLAUSES: tuple[tuple[str, str], ...] = (
     ("handler-named", "모든 회신에 담당자의 이름과 연락처를 밝힙니다"),
 )
 PROMISES: dict[str, str] = dict(CLAUSES)
+#: Short Korean names of the clauses, for charts and tables.
+CLAUSE_TITLES: dict[str, str] = {
+    "reply-electronic": "전자 문의 회신", "postal-phone-call": "우편 전화 연락", "postal-written": "우편 서면 회신",
+    "correction": "정정·불만 처리", "error-contact": "오류 연락", "error-fix": "오류 조치", "review": "예비검토",
+    "issuance": "승인 후 발급", "progress-notice": "진행 상황 안내", "handler-named": "담당자 명시",
+}
 
 #: Outbox purposes that are replies to the customer (they must name the handler).
 CUSTOMER_REPLY_PURPOSES = frozenset({
