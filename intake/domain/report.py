@@ -27,18 +27,20 @@ Counting rules (what a person checking by hand needs to know):
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 from intake.domain.clocks import Clock, ClockState, clock_due
 from intake.domain.deadlines import DeadlinePolicy, Extension
 from intake.domain.report_records import (
-    CLAUSES, CUSTOMER_REPLY_PURPOSES, PROGRESS_PURPOSES, SUGGESTION_CATEGORY, CaseRow, ClauseFigures, ClockRow, OverdueCase, Period,
-    Report, ReportInput, SuggestionOutcome, SurveySummary,
+    CLAUSES, CUSTOMER_REPLY_PURPOSES, PROGRESS_PURPOSES, SUGGESTION_CATEGORY, AnswerEvent, CaseRow, ClauseFigures,
+    ClockRow, DecisionEvent, MailRow, OverdueCase, Period, Report, ReportInput, SuggestionOutcome, SurveyRow,
+    SurveySummary,
 )
-from intake.domain.workdays import BusinessCalendar, point_after, to_seoul, working_time_between
+from intake.domain.workdays import BusinessCalendar, point_after, working_time_between
 
 TWO_DAYS = timedelta(hours=16)     # the reply promise, in working hours
 _NAMES_HANDLER = re.compile(r"\{\{[^}]*\bhandler\.name\b")
@@ -103,12 +105,42 @@ def nearest_rank(values: list[float], q: float) -> float | None:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+# Seoul has kept UTC+9 without summer time since 1988: a fixed offset is exact for any case and
+# much cheaper than a zone lookup on the hundreds of thousands of moments a year's report reads.
+KST = timezone(timedelta(hours=9))
+_MONTHS: dict[tuple[int, int], str] = {}
+
+
 def month_of(t: datetime) -> str:
-    return to_seoul(t).strftime("%Y-%m")
+    local = t.astimezone(KST)
+    key = (local.year, local.month)
+    name = _MONTHS.get(key)
+    if name is None:
+        name = _MONTHS[key] = f"{local.year:04d}-{local.month:02d}"
+    return name
+
+
+class MonthOf:
+    """The ``YYYY-MM`` (Seoul) of moments inside a period: a binary search over the month starts
+    (fast on the hundreds of thousands of moments a year's report reads)."""
+
+    def __init__(self, period: Period) -> None:
+        self.names = period.months()
+        self.starts = [datetime(int(m[:4]), int(m[5:]), 1, tzinfo=KST) for m in self.names]
+
+    def __call__(self, t: datetime) -> str:
+        i = bisect_right(self.starts, t) - 1
+        return self.names[i] if i >= 0 else month_of(t)
+
+
+def period_window(period: Period) -> tuple[datetime, datetime]:
+    """[start, end): Seoul midnight of the first day and of the day after the last."""
+    return (datetime.combine(period.start, time(0), KST), datetime.combine(period.end + timedelta(days=1), time(0), KST))
 
 
 def in_period(t: datetime, period: Period) -> bool:
-    return period.start <= to_seoul(t).date() <= period.end
+    lo, hi = period_window(period)
+    return lo <= t < hi
 
 
 class _Tally:
@@ -130,7 +162,12 @@ class _Tally:
 def build_report(data: ReportInput, period: Period, now: datetime, calendar: BusinessCalendar,
                  policies: Mapping[str, DeadlinePolicy], *, department: str | None = None,
                  channel: str | None = None) -> Report:
-    """Every figure of ``intake report`` for ``period`` as of ``now`` (filters: department, channel)."""
+    """Every figure of ``intake report`` for ``period`` as of ``now`` (filters: department, channel).
+
+    ``data``'s clocks, answers, mails and decisions are read once each, so they may be iterators
+    streaming from the database."""
+    lo, hi = period_window(period)
+    month = MonthOf(period)
     cases = {c.id: c for c in data.cases
              if (department is None or c.department == department) and (channel is None or c.channel == channel)}
     tallies: dict[str, _Tally] = {cid: _Tally() for cid, _ in CLAUSES}
@@ -140,24 +177,24 @@ def build_report(data: ReportInput, period: Period, now: datetime, calendar: Bus
     for clock in data.clocks:
         case = cases.get(clock.case_id)
         clause = clause_of(clock, case.channel) if case else None
-        if clause is None or not in_period(clock.started_at, period):
+        if clause is None or not lo <= clock.started_at < hi:
             continue
         judged.setdefault(case.id, clause)
         due = effective_due(clock, calendar, policies)
         outcome = clock_outcome(clock, due, now)
-        for tally in (tallies[clause], monthly[clause][month_of(clock.started_at)]):
+        for tally in (tallies[clause], monthly[clause][month(clock.started_at)]):
             tally.add(outcome)
         if clause == "review" and outcome != "void":
             tallies[clause].excluded += excluded_working_hours(clock, calendar, now)
         if outcome in ("late", "open_overdue"):
             overdue.append(OverdueCase(case.ref, clause, due, overdue_reason(clock), outcome.replace("_", "-")))
-    first = first_answers(data, cases)
-    _progress_clause(cases, first, data, period, now, calendar, tallies, monthly)
-    _handler_clause(cases, data, period, tallies, monthly)
-    survey = survey_summary(data, cases, period)
-    means = survey_means(data, cases, judged, period)
-    figures = tuple(_figures(cid, promise, tallies[cid], means.get(cid)) for cid, promise in CLAUSES)
-    hours = [first[cid][1] for cid, c in cases.items() if cid in first and in_period(c.received_at, period)]
+    first = first_answers(data.answers, cases)
+    notices = _scan_mails(data.mails, cases, lo, hi, month, tallies, monthly)
+    _progress_clause(cases, first, notices, lo, hi, month, now, calendar, tallies, monthly)
+    surveys = [s for s in data.surveys if s.case_id in cases and lo <= s.sent_at < hi]
+    figures = tuple(_figures(cid, promise, tallies[cid], survey_means(surveys, judged).get(cid))
+                    for cid, promise in CLAUSES)
+    hours = [first[cid][1] for cid, c in cases.items() if cid in first and lo <= c.received_at < hi]
     overdue.sort(key=lambda o: (o.due_at, o.ref))
     return Report(
         period=period, now=now, filters={k: v for k, v in (("department", department), ("channel", channel)) if v},
@@ -167,8 +204,9 @@ def build_report(data: ReportInput, period: Period, now: datetime, calendar: Bus
         monthly_requests=monthly_requests(cases.values(), period),
         first_answer_hours=tuple(sorted(hours)),
         first_answer_median=_round(nearest_rank(hours, 0.5)), first_answer_p90=_round(nearest_rank(hours, 0.9)),
-        overdue=tuple(overdue), survey=survey, suggestions=suggestions(data, cases, period),
-        requests=sum(1 for c in cases.values() if in_period(c.received_at, period)),
+        overdue=tuple(overdue), survey=survey_summary(surveys, cases),
+        suggestions=suggestions(data.decisions, cases, period),
+        requests=sum(1 for c in cases.values() if lo <= c.received_at < hi),
     )
 
 
@@ -182,89 +220,105 @@ def _figures(cid: str, promise: str, t: _Tally, survey_mean: float | None) -> Cl
                          round(t.excluded, 2) if cid == "review" else None, survey_mean)
 
 
-def first_answers(data: ReportInput, cases: Mapping[int, CaseRow]) -> dict[int, tuple[datetime, float]]:
-    """case id -> (first answer time, working hours since receipt as audited)."""
+def first_answers(answers: Iterable[AnswerEvent], cases: Mapping[int, CaseRow]) -> dict[int, tuple[datetime, float]]:
+    """case id -> (first answer time, working hours since receipt as audited; -1 when not audited)."""
     out: dict[int, tuple[datetime, float]] = {}
-    for ev in data.answers:
+    for ev in answers:
         if ev.case_id in cases and (ev.case_id not in out or ev.at < out[ev.case_id][0]):
             out[ev.case_id] = (ev.at, ev.working_hours if ev.working_hours is not None else -1.0)
     return out
 
 
-def fill_working_hours(first: dict[int, tuple[datetime, float]], cases: Mapping[int, CaseRow],
+def first_answer_hours(first: dict[int, tuple[datetime, float]], cases: Mapping[int, CaseRow],
                        calendar: BusinessCalendar) -> None:
+    """Fill in the working hours of first answers whose event did not audit them."""
     for cid, (at, hours) in first.items():
         if hours < 0:
             first[cid] = (at, round(working_time_between(calendar, cases[cid].received_at, at).total_seconds() / 3600, 2))
 
 
-def _progress_clause(cases, first, data: ReportInput, period: Period, now: datetime, calendar: BusinessCalendar,
-                     tallies, monthly) -> None:
-    fill_working_hours(first, cases, calendar)
+def _scan_mails(mails: Iterable[MailRow], cases, lo: datetime, hi: datetime, month: MonthOf, tallies,
+                monthly) -> dict[int, list]:
+    """One pass: the handler-named clause, and each case's progress notices (returned)."""
     notices: dict[int, list[datetime]] = defaultdict(list)
-    for m in data.mails:
-        if m.purpose in PROGRESS_PURPOSES and m.case_id in cases and m.status != "failed":
-            notices[m.case_id].append(m.created_at)
-    for cid, case in cases.items():
-        if not in_period(case.received_at, period) or case.channel == "post":
+    counts: dict[tuple[str, bool], int] = defaultdict(int)
+    for m in mails:
+        if m.case_id not in cases:
             continue
-        promise_end = point_after(calendar, case.received_at, TWO_DAYS)
-        answered = first.get(cid, (None,))[0] or case.closed_at
-        if (answered is not None and answered <= promise_end) or (answered is None and now < promise_end):
-            continue                     # answered within 2 days, or the 2 days have not run out yet
-        timely = any(t <= promise_end for t in notices.get(cid, ()))
-        outcome = "on_time" if timely else ("late" if answered is not None else "open_overdue")
-        for tally in (tallies["progress-notice"], monthly["progress-notice"][month_of(case.received_at)]):
+        if m.purpose in PROGRESS_PURPOSES and m.status != "failed":
+            notices[m.case_id].append(m.created_at)
+        if m.purpose in CUSTOMER_REPLY_PURPOSES and m.status == "sent" and lo <= m.created_at < hi:
+            counts[month(m.created_at), m.names_handler] += 1
+    total = tallies["handler-named"]
+    for (name, named), n in counts.items():
+        for tally in (total, monthly["handler-named"][name]):
+            if named:
+                tally.on_time += n
+            else:
+                tally.late += n
+    return notices
+
+
+def _progress_clause(cases, first, notices, lo: datetime, hi: datetime, month: MonthOf, now: datetime,
+                     calendar: BusinessCalendar, tallies, monthly) -> None:
+    first_answer_hours(first, cases, calendar)
+    limit = TWO_DAYS.total_seconds() / 3600
+    for cid, case in cases.items():
+        if not lo <= case.received_at < hi or case.channel == "post":
+            continue
+        answer = first.get(cid)
+        sent = notices.get(cid, ())
+        if answer is not None and answer[1] < limit:
+            continue                     # answered within 2 days (its audited working hours say so)
+        if answer is not None and answer[1] > limit and not sent:
+            outcome = "late"             # answered after the 2 days, no notice at all
+        else:
+            promise_end = point_after(calendar, case.received_at, TWO_DAYS)
+            answered = answer[0] if answer else case.closed_at
+            if (answered is not None and answered <= promise_end) or (answered is None and now < promise_end):
+                continue                 # answered within 2 days, or the 2 days have not run out yet
+            timely = any(t <= promise_end for t in sent)
+            outcome = "on_time" if timely else ("late" if answered is not None else "open_overdue")
+        for tally in (tallies["progress-notice"], monthly["progress-notice"][month(case.received_at)]):
             tally.add(outcome)
-
-
-def _handler_clause(cases, data: ReportInput, period: Period, tallies, monthly) -> None:
-    for m in data.mails:
-        if m.purpose in CUSTOMER_REPLY_PURPOSES and m.status == "sent" and m.case_id in cases \
-                and in_period(m.created_at, period):
-            outcome = "on_time" if m.names_handler else "late"
-            for tally in (tallies["handler-named"], monthly["handler-named"][month_of(m.created_at)]):
-                tally.add(outcome)
 
 
 def monthly_requests(cases: Iterable[CaseRow], period: Period) -> dict[str, dict[str, dict[str, int]]]:
     out: dict[str, dict[str, dict[str, int]]] = {"channel": {}, "category": {}, "department": {}}
+    lo, hi = period_window(period)
+    month_in = MonthOf(period)
     for c in cases:
-        if not in_period(c.received_at, period):
+        if not lo <= c.received_at < hi:
             continue
-        month = month_of(c.received_at)
+        month = month_in(c.received_at)
         for dim, value in (("channel", c.channel), ("category", c.category), ("department", c.department)):
             per_month = out[dim].setdefault(value, {})
             per_month[month] = per_month.get(month, 0) + 1
     return out
 
 
-def _surveys_in(data: ReportInput, cases, period: Period):
-    return [s for s in data.surveys if s.case_id in cases and in_period(s.sent_at, period)]
-
-
-def survey_summary(data: ReportInput, cases: Mapping[int, CaseRow], period: Period) -> SurveySummary:
-    rows = _surveys_in(data, cases, period)
-    scored = [s for s in rows if s.score is not None]
+def survey_summary(surveys: list[SurveyRow], cases: Mapping[int, CaseRow]) -> SurveySummary:
+    scored = [s for s in surveys if s.score is not None]
     counts = [0] * 5
     for s in scored:
         counts[s.score - 1] += 1
     mean = round(sum(s.score for s in scored) / len(scored), 2) if scored else None
     comments = tuple((cases[s.case_id].ref, s.score, s.comment) for s in scored if s.comment)
-    return SurveySummary(len(rows), len(scored), tuple(counts), mean, comments)
+    return SurveySummary(len(surveys), len(scored), tuple(counts), mean, comments)
 
 
-def survey_means(data: ReportInput, cases, judged: Mapping[int, str], period: Period) -> dict[str, float]:
+def survey_means(surveys: list[SurveyRow], judged: Mapping[int, str]) -> dict[str, float]:
     sums: dict[str, list[int]] = defaultdict(list)
-    for s in _surveys_in(data, cases, period):
+    for s in surveys:
         if s.score is not None and s.case_id in judged:
             sums[judged[s.case_id]].append(s.score)
     return {k: round(sum(v) / len(v), 2) for k, v in sums.items()}
 
 
-def suggestions(data: ReportInput, cases: Mapping[int, CaseRow], period: Period) -> tuple[SuggestionOutcome, ...]:
+def suggestions(decisions: Iterable[DecisionEvent], cases: Mapping[int, CaseRow],
+                period: Period) -> tuple[SuggestionOutcome, ...]:
     latest = {}
-    for d in data.decisions:
+    for d in decisions:
         if d.case_id not in latest or d.at >= latest[d.case_id].at:
             latest[d.case_id] = d
     out = []

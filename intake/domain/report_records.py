@@ -6,6 +6,7 @@ input records; ``intake.domain.report`` computes the output records from them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -113,12 +114,15 @@ class DecisionEvent:
 
 @dataclass(frozen=True)
 class ReportInput:
-    cases: tuple[CaseRow, ...]
-    clocks: tuple[ClockRow, ...] = ()
-    answers: tuple[AnswerEvent, ...] = ()
-    mails: tuple[MailRow, ...] = ()
-    surveys: tuple[SurveyRow, ...] = ()
-    decisions: tuple[DecisionEvent, ...] = ()
+    """The rows a report reads. Clocks, answers, mails and decisions are read once: they may be
+    iterators streaming from the database (a year of 100,000 cases need not be held at once)."""
+
+    cases: Iterable[CaseRow]
+    clocks: Iterable[ClockRow] = ()
+    answers: Iterable[AnswerEvent] = ()
+    mails: Iterable[MailRow] = ()
+    surveys: Iterable[SurveyRow] = ()
+    decisions: Iterable[DecisionEvent] = ()
 
 
 @dataclass(frozen=True)

@@ -16,97 +16,111 @@ may be given to read from another engine; ``now`` (default ``app.now()``) is the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime
+from sys import intern
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, or_, select, type_coerce
 from sqlalchemy.engine import Engine
 
 from intake.domain.calendar_config import calendar_from_config
 from intake.domain.clocks import decode_pauses
-from intake.domain.report import build_report, template_names_handler
+from intake.domain.report import build_report, period_window, template_names_handler
 from intake.domain.report_records import (
     CUSTOMER_REPLY_PURPOSES, AnswerEvent, CaseRow, ClockRow, DecisionEvent, MailRow, Period, Report, ReportInput,
     SurveyRow,
 )
-from intake.domain.workdays import SEOUL
 from intake.models import AuditEvent, Case, CaseClock, Outbox, Survey, TemplateVersion
 
 CASE, CLOCK, EVENT, OUTBOX = Case.__table__, CaseClock.__table__, AuditEvent.__table__, Outbox.__table__
 SURVEY, VERSION = Survey.__table__, TemplateVersion.__table__
 
 
-def period_bounds(period: Period) -> tuple[datetime, datetime]:
-    """[start, end) as aware moments: Seoul midnight of the first day, and of the day after the last."""
-    return (datetime.combine(period.start, time(0), SEOUL),
-            datetime.combine(period.end + timedelta(days=1), time(0), SEOUL))
+def _utc(value) -> datetime | None:
+    """A time read by ``_at``: SQLite's stored text (UTC, see ``models.UtcDateTime``) or the driver's
+    aware datetime (PostgreSQL)."""
+    if value.__class__ is str:
+        return _fromiso(value + "+00:00")
+    return value
+
+
+_fromiso = datetime.fromisoformat
+
+
+def _at(column):
+    """The column read without the model type's per-value hook (about a million values in a year's
+    report): as SQLite stores it, text, parsed by ``_utc`` in one C call."""
+    return type_coerce(column, String()).label(column.name)
+
+
+BATCH = {"yield_per": 5000}     # fetchmany in batches, not a round trip per row
+
+
+def report_input(conn, period: Period) -> ReportInput:
+    """The rows of ``period``: cases (and surveys) read at once; clocks, answers, mails and decisions
+    as iterators over the open connection ``conn`` (``build_report`` reads each once)."""
+    lo, hi = period_window(period)
+    clock_cases = select(CLOCK.c.case_id).where(CLOCK.c.started_at >= lo, CLOCK.c.started_at < hi)
+    cases = tuple(CaseRow(i, ref, intern(ch), intern(cat), intern(dep), intern(st), _utc(rec), None, _utc(closed))
+                  for i, ref, ch, cat, dep, st, rec, closed in conn.execute(select(
+                      CASE.c.id, CASE.c.ref, CASE.c.channel, CASE.c.category, CASE.c.department, CASE.c.status,
+                      _at(CASE.c.received_at), _at(CASE.c.closed_at),
+                  ).where(or_(and_(CASE.c.received_at >= lo, CASE.c.received_at < hi), CASE.c.id.in_(clock_cases)))))
+    surveys = tuple(SurveyRow(cid, _utc(sent), state, score, comment or "", _utc(answered))
+                    for cid, sent, state, score, comment, answered in conn.execute(select(
+                        SURVEY.c.case_id, _at(SURVEY.c.sent_at), SURVEY.c.state, SURVEY.c.score, SURVEY.c.comment,
+                        _at(SURVEY.c.answered_at)).where(SURVEY.c.sent_at >= lo, SURVEY.c.sent_at < hi)))
+    return ReportInput(cases, _clocks(conn, lo, hi), _answers(conn), _mails(conn), surveys, _decisions(conn))
+
+
+def _clocks(conn, lo: datetime, hi: datetime) -> Iterator[ClockRow]:
+    for case_id, policy, state, started, due, stopped, pauses, ext_date, ext_reason in conn.execute(select(
+            CLOCK.c.case_id, CLOCK.c.policy, CLOCK.c.state, _at(CLOCK.c.started_at), _at(CLOCK.c.due_at),
+            _at(CLOCK.c.stopped_at), CLOCK.c.pauses, CLOCK.c.extension_date, CLOCK.c.extension_reason,
+    ).where(CLOCK.c.started_at >= lo, CLOCK.c.started_at < hi).order_by(CLOCK.c.id), execution_options=BATCH):
+        yield ClockRow(case_id, intern(policy), intern(state), _utc(started), _utc(due), _utc(stopped),
+                       decode_pauses(pauses) if pauses and pauses != "[]" else (),
+                       date.fromisoformat(ext_date) if ext_date else None, ext_reason)
+
+
+def _answers(conn) -> Iterator[AnswerEvent]:
+    for case_id, at, detail in conn.execute(select(EVENT.c.case_id, _at(EVENT.c.at), EVENT.c.detail)
+                                            .where(EVENT.c.event == "answered"), execution_options=BATCH):
+        yield AnswerEvent(case_id, _utc(at), (json.loads(detail) if detail else {}).get("working_hours_to_answer"))
+
+
+def _decisions(conn) -> Iterator[DecisionEvent]:
+    for case_id, at, detail in conn.execute(select(EVENT.c.case_id, _at(EVENT.c.at), EVENT.c.detail)
+                                            .where(EVENT.c.event == "decided")):
+        d = json.loads(detail) if detail else {}
+        yield DecisionEvent(case_id, _utc(at), d.get("outcome", ""), d.get("reason", ""))
+
+
+def _mails(conn) -> Iterator[MailRow]:
+    names = {(n, v): template_names_handler(c) for n, v, c in conn.execute(
+        select(VERSION.c.name, VERSION.c.version, VERSION.c.content))}
+    for cid, purpose, tpl, ver, at, status in conn.execute(select(
+            OUTBOX.c.case_id, OUTBOX.c.purpose, OUTBOX.c.template, OUTBOX.c.template_version, _at(OUTBOX.c.created_at),
+            OUTBOX.c.status).where(OUTBOX.c.purpose.in_(CUSTOMER_REPLY_PURPOSES)), execution_options=BATCH):
+        yield MailRow(cid, intern(purpose), _utc(at), intern(status), names.get((tpl, ver), False))
 
 
 def load_report_input(engine: Engine, period: Period) -> ReportInput:
-    """Cases received in the period or with a clock started in it, and what the figures need of them."""
-    lo, hi = period_bounds(period)
+    """All of ``period``'s rows, read into memory (for tests and tools; reports stream)."""
     with engine.connect() as conn:
-        clock_cases = select(CLOCK.c.case_id).where(CLOCK.c.started_at >= lo, CLOCK.c.started_at < hi)
-        case_rows = conn.execute(select(
-            CASE.c.id, CASE.c.ref, CASE.c.channel, CASE.c.category, CASE.c.department, CASE.c.status,
-            CASE.c.received_at, CASE.c.answered_at, CASE.c.closed_at,
-        ).where(or_(and_(CASE.c.received_at >= lo, CASE.c.received_at < hi), CASE.c.id.in_(clock_cases)))).all()
-        cases = tuple(CaseRow(*r) for r in case_rows)
-        ids = {c.id for c in cases}
-        first_id = min(ids) if ids else 0
-        clocks = tuple(_clock(r) for r in conn.execute(select(
-            CLOCK.c.case_id, CLOCK.c.policy, CLOCK.c.state, CLOCK.c.started_at, CLOCK.c.due_at, CLOCK.c.stopped_at,
-            CLOCK.c.pauses, CLOCK.c.extension_date, CLOCK.c.extension_reason,
-        ).where(CLOCK.c.started_at >= lo, CLOCK.c.started_at < hi).order_by(CLOCK.c.id)))
-        events = conn.execute(select(EVENT.c.case_id, EVENT.c.at, EVENT.c.event, EVENT.c.detail).where(
-            EVENT.c.event.in_(("answered", "decided")), EVENT.c.case_id >= first_id)).all()
-        names = {(n, v): template_names_handler(c) for n, v, c in conn.execute(
-            select(VERSION.c.name, VERSION.c.version, VERSION.c.content))}
-        mails = tuple(MailRow(cid, purpose, at, status, names.get((tpl, ver), False)) for cid, purpose, tpl, ver, at, status
-                      in conn.execute(select(OUTBOX.c.case_id, OUTBOX.c.purpose, OUTBOX.c.template,
-                                             OUTBOX.c.template_version, OUTBOX.c.created_at, OUTBOX.c.status)
-                                      .where(OUTBOX.c.purpose.in_(CUSTOMER_REPLY_PURPOSES),
-                                             OUTBOX.c.case_id >= first_id))
-                      if cid in ids)
-        surveys = tuple(SurveyRow(*r) for r in conn.execute(select(
-            SURVEY.c.case_id, SURVEY.c.sent_at, SURVEY.c.state, SURVEY.c.score, SURVEY.c.comment, SURVEY.c.answered_at,
-        ).where(SURVEY.c.sent_at >= lo, SURVEY.c.sent_at < hi)))
-    answers, decisions = _events(events, ids)
-    return ReportInput(cases, clocks, answers, mails,
-                       tuple(s if s.comment is not None else _no_comment(s) for s in surveys), decisions)
-
-
-def _no_comment(s: SurveyRow) -> SurveyRow:
-    return SurveyRow(s.case_id, s.sent_at, s.state, s.score, "", s.answered_at)
-
-
-def _clock(r) -> ClockRow:
-    case_id, policy, state, started, due, stopped, pauses, ext_date, ext_reason = r
-    return ClockRow(case_id, policy, state, started, due, stopped, decode_pauses(pauses),
-                    date.fromisoformat(ext_date) if ext_date else None, ext_reason)
-
-
-def _events(rows: Iterable, ids: set[int]) -> tuple[tuple[AnswerEvent, ...], tuple[DecisionEvent, ...]]:
-    answers, decisions = [], []
-    for case_id, at, event, detail in rows:
-        if case_id not in ids:
-            continue
-        d = json.loads(detail) if detail else {}
-        if event == "answered":
-            answers.append(AnswerEvent(case_id, at, d.get("working_hours_to_answer")))
-        else:
-            decisions.append(DecisionEvent(case_id, at, d.get("outcome", ""), d.get("reason", "")))
-    return tuple(answers), tuple(decisions)
+        data = report_input(conn, period)
+        return ReportInput(data.cases, tuple(data.clocks), tuple(data.answers), tuple(data.mails), data.surveys,
+                           tuple(data.decisions))
 
 
 def compute_report(app, start: date, end: date, *, department: str | None = None, channel: str | None = None,
                    now: datetime | None = None, engine: Engine | None = None) -> Report:
     period = Period(start, end)
     calendar = calendar_from_config(app.calendar_config, range(start.year - 1, end.year + 3))
-    data = load_report_input(engine or app.engine, period)
-    return build_report(data, period, now or app.now(), calendar, app.policies, department=department,
-                        channel=channel)
+    with (engine or app.engine).connect() as conn:
+        return build_report(report_input(conn, period), period, now or app.now(), calendar, app.policies,
+                            department=department, channel=channel)
 
 
 def report_json(app, start: date, end: date, **kw) -> dict[str, Any]:
