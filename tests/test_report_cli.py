@@ -92,3 +92,28 @@ def test_html_is_self_contained(constructed_config):
     assert page.count("<svg") == 4
     assert not re.search(r"<script|<link|@import|url\((?!#)|https?://(?!www\.w3\.org)", page)
     assert "전자 문의 회신 (reply-electronic)" in page and "2026-00008" in page
+
+
+def test_cases_decide_records_the_outcome_tells_the_customer_and_the_report_lists_it(constructed_config):
+    from sqlalchemy import text
+
+    from intake.db import make_engine
+    from intake.settings import load_settings
+
+    engine = make_engine(load_settings(constructed_config, require_secrets=False).database.url)
+    with engine.begin() as conn:   # a handler staff.toml knows: the notice names the handler
+        conn.execute(text("update intake_case set handler_id = 'kim.minsu'"))
+    res = intake_cli(constructed_config, "cases", "decide", "2026-00013", "불채택", "예산이 없습니다", check=False)
+    assert res.returncode == 0, res.stderr
+    assert "불채택" in res.stdout and "decision-notice queued to c13@example.org" in res.stdout
+    refused = intake_cli(constructed_config, "cases", "decide", "2026-00001", "채택", "좋습니다", check=False)
+    assert refused.returncode == 1 and "suggestion" in refused.stderr
+    with engine.connect() as conn:
+        raw, purpose = conn.execute(text("select raw, purpose from outbox o join intake_case c on c.id = o.case_id "
+                                         "where c.ref = '2026-00013'")).one()
+    engine.dispose()
+    assert purpose == "decision-notice"
+    out = json.loads(intake_cli(constructed_config, "report", *PERIOD, "--format", "json").stdout)
+    assert {s["ref"]: s["outcome"] for s in out["suggestions"]}["2026-00013"] == "불채택"
+    shown = intake_cli(constructed_config, "cases", "show", "2026-00013").stdout
+    assert "decided" in shown and "예산이 없습니다" in shown

@@ -281,6 +281,11 @@ _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply lette
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),
       Variable("letter_date", "문서 일자 (date)", example=date(2026, 11, 26)))
 
+_spec("decision-notice", CUSTOMER, "제안 심사 결과 안내 (a suggestion's review outcome)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("outcome", "심사 결과: 채택 | 불채택", example="채택"),
+      Variable("reason", "결과의 사유 (담당자가 쓴 내용)", example="좋은 제안에 감사드립니다. 다음 달부터 반영하겠습니다."))
+
 MESSAGE_NAMES: tuple[str, ...] = tuple(MESSAGES)
 
 
@@ -505,6 +510,14 @@ def extension_notice_context(case: CaseFacts, handler: StaffMember, department: 
     """``case.due_at`` is the NEW deadline; ``previous_due_at`` the old one."""
     ctx = _customer_base(case, handler, department, org)
     ctx["previous_due_at"] = previous_due_at
+    ctx["reason"] = reason
+    return ctx
+
+
+def decision_notice_context(case: CaseFacts, handler: StaffMember, department: Department, org: OrgFacts,
+                            outcome: str, reason: str) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["outcome"] = outcome
     ctx["reason"] = reason
     return ctx
 
