@@ -103,6 +103,30 @@ class StaffRoster:
 
 
 @dataclass(frozen=True)
+class SurveySettings:
+    """``[survey]``: one satisfaction survey per case, ``delay_hours`` after it was answered or closed."""
+
+    enabled: bool = False
+    delay_hours: int = 24
+    min_days_between: int = 30        # per customer address
+    expire_days: int = 14
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """``[web]``: the web console (issue 7's helper) and the survey's one-click links.
+
+    ``secret`` is read from ``secret_file`` (never written in the config); it signs survey links
+    and console sessions. Links are offered only when ``base_url`` and a secret are both set."""
+
+    listen: str = "127.0.0.1:8080"
+    base_url: str = ""
+    secret_file: Path | None = None
+    session_hours: int = 8
+    secret: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     config_file: Path
     organization: OrganizationSettings
@@ -115,6 +139,8 @@ class Settings:
     roster: StaffRoster
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     fax: FaxSettings = field(default_factory=FaxSettings)
+    survey: SurveySettings = field(default_factory=SurveySettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def config_dir(self) -> Path:
@@ -260,7 +286,8 @@ def _sqlite_url_resolved(url: str, base: Path) -> str:
     return url
 
 
-TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax"}
+TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax",
+             "survey", "web"}
 
 
 def _hh_mm(v: Any) -> str | None:
@@ -343,6 +370,10 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
                               max_attachments=st.get("max_attachments", int, dst.max_attachments, _positive))
 
     fax = _fax_settings(_Section(path, "fax", data.get("fax"), errors, set(FaxSettings.__dataclass_fields__)))
+    survey = _survey_settings(_Section(path, "survey", data.get("survey"), errors,
+                                       set(SurveySettings.__dataclass_fields__)))
+    web = _web_settings(_Section(path, "web", data.get("web"), errors,
+                                 set(WebSettings.__dataclass_fields__) - {"secret"}), base)
 
     tp = _Section(path, "templates", data.get("templates"), errors, {"path"})
     templates = TemplateSettings(path=tp.path("path", Path("templates"), base) if "path" in tp.data
@@ -382,7 +413,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         raise ConfigErrors(errors)
     return Settings(config_file=path, organization=organization, imap=imap, smtp=smtp, database=database,
                     storage=storage, templates=templates, processing=processing, roster=roster,
-                    reminders=reminders, fax=fax)
+                    reminders=reminders, fax=fax, survey=survey, web=web)
 
 
 def _fax_settings(fx: "_Section") -> FaxSettings:
@@ -400,6 +431,36 @@ def _fax_settings(fx: "_Section") -> FaxSettings:
         email_copy=fx.get("email_copy", bool, d.email_copy),
         own_numbers=tuple(normalize_kr_number(n) for n in numbers),
     )
+
+
+def _survey_settings(sv: "_Section") -> SurveySettings:
+    d = SurveySettings()
+    return SurveySettings(
+        enabled=sv.get("enabled", bool, d.enabled),
+        delay_hours=sv.get("delay_hours", int, d.delay_hours, _positive),
+        min_days_between=sv.get("min_days_between", int, d.min_days_between,
+                                lambda v: None if v >= 0 else "must be 0 or more"),
+        expire_days=sv.get("expire_days", int, d.expire_days, _positive),
+    )
+
+
+def _web_settings(wb: "_Section", base: Path) -> WebSettings:
+    d = WebSettings()
+    base_url = wb.get("base_url", str, d.base_url,
+                      lambda v: None if not v or v.startswith(("https://", "http://")) else "must start with https://")
+    secret_file = wb.path("secret_file", None, base)
+    secret = b""
+    if secret_file is not None:
+        try:
+            secret = secret_file.read_bytes().strip()
+        except OSError as exc:
+            wb.errors.append(ConfigError(wb.file, wb.key("secret_file"), f"cannot read {secret_file}: {exc.strerror}"))
+        else:
+            if len(secret) < 16:
+                wb.errors.append(ConfigError(wb.file, wb.key("secret_file"),
+                                             f"{secret_file} holds {len(secret)} bytes; a secret needs at least 16"))
+    return WebSettings(listen=wb.get("listen", str, d.listen), base_url=base_url.rstrip("/"), secret_file=secret_file,
+                       session_hours=wb.get("session_hours", int, d.session_hours, _positive), secret=secret)
 
 
 def _default_templates_dir(base: Path) -> Path:
