@@ -286,6 +286,21 @@ _spec("decision-notice", CUSTOMER, "제안 심사 결과 안내 (a suggestion's 
       Variable("outcome", "심사 결과: 채택 | 불채택", example="채택"),
       Variable("reason", "결과의 사유 (담당자가 쓴 내용)", example="좋은 제안에 감사드립니다. 다음 달부터 반영하겠습니다."))
 
+_spec("survey", CUSTOMER, "고객 만족도 조사 (satisfaction survey, one per case after it was answered)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("links", "점수별 한 번 누르기 주소 (list; empty when [web] base_url is not set)", "list", fields=(
+          Field("score", "점수 (int, 5 = 매우 만족)", 5),
+          Field("label", "점수 이름", "매우 만족"),
+          Field("url", "누르면 그 점수로 응답되는 주소", "https://intake.example.org/survey/0123456789abcdef.a1b2c3.5.x"),
+      )),
+      Variable("expires_at", "응답 기한 (datetime); use |kdatetime", example=_DUE))
+_spec("survey-recovery", STAFF, "만족도 조사 낮은 점수: 시정 업무 (service recovery task to the department head)",
+      CASE_STAFF, HANDLER, ORG, DEPARTMENT,
+      Variable("score", "고객이 준 점수 (int, 1 = 매우 불만족)", example=1),
+      Variable("score_label", "점수 이름", example="매우 불만족"),
+      Variable("comment", "고객 의견 (may be empty)", example="답변이 너무 늦었습니다."),
+      Variable("due_at", "시정 처리 기한 (datetime); use |kdatetime", example=_DUE))
+
 MESSAGE_NAMES: tuple[str, ...] = tuple(MESSAGES)
 
 
@@ -519,6 +534,22 @@ def decision_notice_context(case: CaseFacts, handler: StaffMember, department: D
     ctx = _customer_base(case, handler, department, org)
     ctx["outcome"] = outcome
     ctx["reason"] = reason
+    return ctx
+
+
+def survey_context(case: CaseFacts, handler: StaffMember, department: Department, org: OrgFacts,
+                   links: Iterable[tuple[int, str, str]], expires_at: datetime) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["links"] = [{"score": s, "label": label, "url": url} for s, label, url in links]
+    ctx["expires_at"] = expires_at
+    return ctx
+
+
+def survey_recovery_context(case: CaseFacts, handler: StaffMember, department: Department, org: OrgFacts,
+                            score: int, score_label: str, comment: str, due_at: datetime) -> dict:
+    ctx = _staff_base(case, handler, department, org)
+    ctx["department"] = department_context(department)
+    ctx.update(score=score, score_label=score_label, comment=_s(comment), due_at=due_at)
     return ctx
 
 
