@@ -69,9 +69,12 @@ def insert_constructed(url: str) -> None:
 @pytest.fixture
 def constructed_config(tmp_path) -> Path:
     """A config whose SQLite database holds the constructed set (no servers are contacted)."""
+    return constructed_at(tmp_path, f"sqlite:///{tmp_path / 'intake.db'}")
+
+
+def constructed_at(tmp_path: Path, url: str) -> Path:
     servers = LocalServers(imap_port=1, imap_security="ssl", imap_user="u", imap_password="p", smtp_port=1,
                            smtp_security="starttls", ca_file=None)
-    url = f"sqlite:///{tmp_path / 'intake.db'}"
     config = write_local_config(tmp_path / "config", servers, database_url=url, storage=tmp_path / "store")
     intake_cli(config, "db", "upgrade")
     insert_constructed(url)

@@ -9,7 +9,7 @@ import json
 import re
 
 from tests.domain.test_report import EXPECTED
-from tests.report_fixtures import constructed_config, intake_cli  # noqa: F401 (fixture)
+from tests.report_fixtures import constructed_at, constructed_config, intake_cli  # noqa: F401 (fixture)
 
 PERIOD = ("--from", "2026-12-01", "--to", "2026-12-31", "--as-of", "2026-12-11T12:00+09:00")
 
@@ -30,6 +30,15 @@ def test_json_matches_the_contract_and_the_hand_computed_figures(constructed_con
     assert out["first_answer_hours"] == {"count": 4, "median": 25.0, "p90": 68.0}
     review = next(c for c in out["clauses"] if c["id"] == "review")
     assert review["excluded_hours"] == 32.0
+
+
+def test_the_same_figures_on_postgresql(tmp_path, fresh_postgres_url):
+    config = constructed_at(tmp_path, fresh_postgres_url)
+    out = json.loads(intake_cli(config, "report", *PERIOD, "--format", "json").stdout)
+    got = [(c["id"], c["cases"], c["on_time"], c["late"], c["open_overdue"], c["open"], c["rate"])
+           for c in out["clauses"]]
+    assert got == [tuple(row) for row in EXPECTED]
+    assert out["survey"]["scores"] == [0, 1, 0, 1, 1] and out["first_answer_hours"]["median"] == 25.0
 
 
 def test_overdue_due_agrees_with_cases_show(constructed_config):
