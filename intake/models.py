@@ -264,3 +264,40 @@ class Correction(SQLModel, table=True):
     from_value: str = Field(max_length=64)   # handler id (reassign) or category id (reclassify)
     to_value: str = Field(max_length=64)
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# ------------------------------------------------------------------ satisfaction survey (migration 0006)
+
+
+class Survey(SQLModel, table=True):
+    """One satisfaction survey per case (issue 13): queued by the sweep, answered by reply or link.
+
+    ``token`` is in the survey mail's Reply-To (``consulting+<token>@…``) and, signed per score,
+    in its one-click links. One answer per survey: an answered row refuses any further one.
+    """
+
+    __tablename__ = "survey"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="intake_case.id", unique=True)
+    token: str = Field(max_length=64, unique=True)
+    recipient: str = Field(max_length=320, index=True)
+    state: str = Field(default="sent", max_length=16, index=True)   # sent|answered|staff|expired
+    sent_at: datetime = Field(sa_column=_ts(index=True))
+    expires_at: datetime = Field(sa_column=_ts())
+    outbox_id: Optional[int] = Field(default=None, foreign_key="outbox.id")
+    score: Optional[int] = None                                      # 1 (매우 불만족) .. 5 (매우 만족)
+    comment: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    answered_via: Optional[str] = Field(default=None, max_length=16)  # reply|link
+
+
+class SurveyOptOut(SQLModel, table=True):
+    """A customer who asked for no more surveys ("수신 거부")."""
+
+    __tablename__ = "survey_opt_out"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    address: str = Field(max_length=320, unique=True)
+    at: datetime = Field(sa_column=_ts())
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))

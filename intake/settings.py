@@ -47,6 +47,16 @@ from intake.settings_reader import (
     sqlite_url_resolved,
     timezone_name,
 )
+from intake.settings_features import (  # noqa: F401  (re-exported: intake.settings.<Record>)
+    DEFAULT_RETENTION_YEARS,
+    FEATURE_SECTIONS,
+    AlertSettings,
+    MetricsSettings,
+    ModelSettings,
+    RetentionSettings,
+    SurveySettings,
+    WebSettings,
+)
 from intake.settings_types import ImapSettings, OrganizationSettings, SmtpSettings
 
 SECURITY_CHOICES = ("ssl", "starttls", "none")
@@ -62,6 +72,8 @@ class StorageSettings:
     path: Path = Path("var/store")
     max_attachment_bytes: int = 25 * 1024 * 1024   # a bigger part is stored but kept aside (not read)
     max_attachments: int = 20                      # parts beyond this many are kept aside too
+    key_file: Path | None = None                   # AES-GCM keys of the store (intake.adapters.keyring)
+    encrypt: bool = True                           # false: new files in clear (old sealed ones still read)
 
 
 @dataclass(frozen=True)
@@ -113,11 +125,21 @@ class ReminderSettings:
         return time(int(hh), int(mm))
 
 
+ROLES = ("staff", "manager", "admin")
+
+
 @dataclass(frozen=True)
 class StaffRoster:
     departments: tuple[Department, ...]
     staff: tuple[StaffMember, ...]
     absences: Mapping[str, tuple[tuple[Any, Any], ...]] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)   # staff id -> staff|manager|admin (console rights)
+
+    def role(self, staff_id: str) -> str:
+        """The console role: as written in staff.toml, else ``manager`` for a department head, else ``staff``."""
+        if staff_id in self.roles:
+            return self.roles[staff_id]
+        return "manager" if any(d.head == staff_id for d in self.departments) else "staff"
 
     def department(self, dep_id: str) -> Department | None:
         return next((d for d in self.departments if d.id == dep_id), None)
@@ -143,6 +165,16 @@ class Settings:
     roster: StaffRoster
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     fax: FaxSettings = field(default_factory=FaxSettings)
+    survey: SurveySettings = field(default_factory=SurveySettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+
+    @property
+    def model_path(self) -> Path:
+        return self.model.path or self.storage.path / "models" / "text-model.joblib"
 
     @property
     def config_dir(self) -> Path:
@@ -227,10 +259,24 @@ def _database_settings(sec: Section, load: Loading) -> DatabaseSettings:
 
 
 def _storage_settings(sec: Section, load: Loading) -> StorageSettings:
+    """Encryption is on unless ``encrypt = false`` is written: then a key file is required, and
+    (when secrets are checked) it must exist, be private and hold keys."""
+    from intake.adapters.keyring import key_file_problem
+
     d = StorageSettings()
-    return StorageSettings(path=sec.path("path", Path("var/store"), load.base),
-                           max_attachment_bytes=sec.get("max_attachment_bytes", int, d.max_attachment_bytes, positive),
-                           max_attachments=sec.get("max_attachments", int, d.max_attachments, positive))
+    storage = StorageSettings(path=sec.path("path", Path("var/store"), load.base),
+                              max_attachment_bytes=sec.get("max_attachment_bytes", int, d.max_attachment_bytes, positive),
+                              max_attachments=sec.get("max_attachments", int, d.max_attachments, positive),
+                              key_file=sec.path("key_file", None, load.base), encrypt=sec.get("encrypt", bool, d.encrypt))
+    if storage.encrypt and storage.key_file is None:
+        sec.errors.append(ConfigError(sec.file, sec.key("key_file"), "is required while encryption is on (the default): "
+                                      "name a key file and create it with `intake store init-key`, "
+                                      "or write encrypt = false"))
+    elif storage.key_file is not None and load.require_secrets:
+        problem = key_file_problem(storage.key_file)
+        if problem:
+            sec.errors.append(ConfigError(sec.file, sec.key("key_file"), problem))
+    return storage
 
 
 def _template_settings(sec: Section, load: Loading) -> TemplateSettings:
@@ -318,6 +364,7 @@ SECTIONS: tuple[SectionRule, ...] = (
     SectionRule("templates", keys_of(TemplateSettings), _template_settings),
     SectionRule("processing", keys_of(ProcessingSettings), _processing_settings),
     SectionRule("reminders", keys_of(ReminderSettings), _reminder_settings),
+    *(SectionRule(name, keys_of(record, minus=derived), parse) for name, record, parse, derived in FEATURE_SECTIONS),
 )
 
 TOP_LEVEL = {rule.name for rule in SECTIONS}
@@ -352,7 +399,7 @@ def _check_across(path: Path, sections: Mapping[str, Any], roster: "StaffRoster"
 
 
 DEPARTMENT_KEYS = {"id", "name", "head"}
-STAFF_KEYS = {"id", "name", "department", "phone", "email", "active", "away"}
+STAFF_KEYS = {"id", "name", "department", "phone", "email", "active", "away", "role"}
 
 
 def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
@@ -375,6 +422,7 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
         departments.append(Department(id=dep_id, name=name, head=head))
     staff: list[StaffMember] = []
     absences: dict[str, tuple] = {}
+    roles: dict[str, str] = {}
     for i, raw in enumerate(_table_list(path, "staff", data.get("staff"), errors)):
         sec = Section(path, f"staff[{i}]", raw, errors, STAFF_KEYS)
         values = {k: sec.get(k, str, "") for k in ("id", "name", "department", "phone", "email")}
@@ -390,6 +438,8 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
                              email=member.email.lower(), active=member.active)
         staff.append(member)
         absences[member.id] = _absences(sec)
+        if "role" in sec.data:
+            roles[member.id] = sec.get("role", str, "staff", one_of(ROLES))
     ids = [s.id for s in staff]
     for dup in sorted({x for x in ids if ids.count(x) > 1}):
         errors.append(ConfigError(path, "staff", f"duplicate staff id {dup!r}"))
@@ -400,7 +450,7 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
     for i, d in enumerate(departments):
         if d.head and d.head not in ids:
             errors.append(ConfigError(path, f"department[{i}].head", f"no staff member with id {d.head!r}"))
-    return StaffRoster(tuple(departments), tuple(staff), absences)
+    return StaffRoster(tuple(departments), tuple(staff), absences, roles)
 
 
 def _table_list(path: Path, key: str, value: Any, errors: list[ConfigError]) -> list[dict]:

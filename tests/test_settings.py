@@ -61,6 +61,13 @@ def test_repository_config_is_valid(config_dir):
     ("own_numbers = []", "own_numbers = []\nnumber_format = 1", "fax.number_format", "unknown key"),
     ("max_attachment_bytes = 26214400", "max_attachment_bytes = 0", "storage.max_attachment_bytes", "must be positive"),
     ("max_attachments = 20", 'max_attachments = "20"', "storage.max_attachments", "must be int"),
+    # [survey] and [web]
+    ("delay_hours = 24", "delay_hours = 0", "survey.delay_hours", "must be positive"),
+    ("min_days_between = 30", "min_days_between = -1", "survey.min_days_between", "must be 0 or more"),
+    ("enabled = true", 'enabled = "yes"', "survey.enabled", "must be bool"),
+    ('base_url = ""', 'base_url = "intake.example.org"', "web.base_url", "must start with https://"),
+    ('# secret_file = "/etc/intake/web-secret"', 'secret_file = "no-such-secret"', "web.secret_file", "cannot read"),
+    ("session_hours = 8", "session_hours = 8\nport = 80", "web.port", "unknown key"),
 ])
 def test_bad_intake_toml_names_file_key_and_problem(config_dir, old, new, key, problem):
     _edit(config_dir / "intake.toml", old, new)
@@ -70,6 +77,19 @@ def test_bad_intake_toml_names_file_key_and_problem(config_dir, old, new, key, p
     assert matching, [str(e) for e in info.value.errors]
     assert problem in matching[0].problem
     assert matching[0].file == str(config_dir / "intake.toml")
+
+
+def test_survey_and_web_settings(config_dir):
+    (config_dir / "web-secret").write_text("0123456789abcdef0123\n", encoding="utf-8")
+    _edit(config_dir / "intake.toml", '# secret_file = "/etc/intake/web-secret"', 'secret_file = "web-secret"')
+    _edit(config_dir / "intake.toml", 'base_url = ""', 'base_url = "https://intake.example.org/"')
+    s = load_settings(config_dir / "intake.toml", env={"INTAKE_IMAP_PASSWORD": "pw"})
+    assert s.survey.enabled and s.survey.delay_hours == 24 and s.survey.expire_days == 14
+    assert s.web.base_url == "https://intake.example.org" and s.web.secret == b"0123456789abcdef0123"
+    assert s.web.secret_file == config_dir / "web-secret" and "secret=" not in repr(s.web)
+    (config_dir / "web-secret").write_text("short", encoding="utf-8")
+    with pytest.raises(ConfigErrors, match="a secret needs at least 16"):
+        load_settings(config_dir / "intake.toml", env={"INTAKE_IMAP_PASSWORD": "pw"})
 
 
 def test_missing_password_env_is_reported(config_dir):

@@ -219,6 +219,9 @@ def _register_actions(cs) -> None:
     action("error", "record a service error: contact within 24 h, fix in 3 days (#error)", cases_error).add_argument(
         "--what", required=True, help="what went wrong")
     action("note", "add an internal note (#note)", cases_note).add_argument("--text", required=True)
+    de = action("decide", "record a suggestion's review outcome and tell the customer (#decision)", cases_decide)
+    de.add_argument("outcome", choices=("채택", "불채택"), help="채택 (adopted) or 불채택 (not adopted)")
+    de.add_argument("reason", help="why (told to the customer)")
     an = action("answer", "send the handler's answer to the customer, signed, and record it", cases_answer)
     an.add_argument("--text-file", required=True, metavar="FILE", help="the answer text (UTF-8), '-' for stdin")
 
@@ -307,3 +310,10 @@ def cases_answer(args: argparse.Namespace) -> int:
         return 2
     actor = actor_of(args)
     return _act(args, lambda s, app, case, now: answer(s, app, case, text, actor, now))
+
+
+def cases_decide(args: argparse.Namespace) -> int:
+    from intake.stages.suggestions import decide
+
+    actor = _actor(args)
+    return _act(args, lambda s, app, case, now: decide(s, app, case, args.outcome, args.reason, actor, now))

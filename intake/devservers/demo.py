@@ -69,15 +69,30 @@ def main(argv: list[str] | None = None) -> int:
         if result.returncode != 0:
             print(result.stderr[-4000:], file=sys.stderr)
             return result.returncode
+        report = demo_report(intake, base)
         sent = sorted((base / "sent").glob("*.eml"))
         print(f"\nThe {len(sent)} mails the SMTP server received are in {base / 'sent'}/ (one .eml each, with the "
               f"envelope in a .json beside it).\nThe daemon's log is {base / 'intake.log'}; "
               f"`.venv/bin/intake --config {config} cases list` lists the cases, "
               f"`cases show REF` shows one with its evidence and audit trail.")
+        print(f"The charter report of the demo's cases: {report}")
         return 0
     finally:
         sink.stop()
         dovecot.stop()
+
+
+def demo_report(intake: list[str], base: Path) -> Path:
+    """``intake report`` over this year up to today: the demo's cases, as html under ``base``."""
+    from datetime import datetime
+
+    from intake.domain.workdays import SEOUL
+
+    today = datetime.now(SEOUL).date()       # the cases' dates are Seoul dates
+    out = base / "report.html"
+    subprocess.run(intake + ["report", "--from", f"{today.year}-01-01", "--to", today.isoformat(), "--out", str(out)],
+                   check=True, stderr=subprocess.DEVNULL)
+    return out
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from intake.domain.reply_contexts import (  # noqa: F401  (re-exported: replies.
     phone_call_task_context, progress_notice_context, extension_notice_context, reply_relay_context,
     reminder_context, overdue_escalation_context, daily_digest_context, bounce_task_context,
     command_error_context, template_rejected_context, calendar_review_context, letter_context,
-    case_reassigned_context)
+    case_reassigned_context, decision_notice_context, survey_context, survey_recovery_context)
 
 CUSTOMER = "customer"
 STAFF = "staff"
@@ -293,6 +293,26 @@ _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply lette
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),
       Variable("letter_date", "문서 일자 (date)", example=date(2026, 11, 26)))
+
+_spec("decision-notice", CUSTOMER, "제안 심사 결과 안내 (a suggestion's review outcome)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("outcome", "심사 결과: 채택 | 불채택", example="채택"),
+      Variable("reason", "결과의 사유 (담당자가 쓴 내용)", example="좋은 제안에 감사드립니다. 다음 달부터 반영하겠습니다."))
+
+_spec("survey", CUSTOMER, "고객 만족도 조사 (satisfaction survey, one per case after it was answered)",
+      CASE_CUSTOMER, HANDLER, ORG,
+      Variable("links", "점수별 한 번 누르기 주소 (list; empty when [web] base_url is not set)", "list", fields=(
+          Field("score", "점수 (int, 5 = 매우 만족)", 5),
+          Field("label", "점수 이름", "매우 만족"),
+          Field("url", "누르면 그 점수로 응답되는 주소", "https://intake.example.org/survey/0123456789abcdef.a1b2c3.5.x"),
+      )),
+      Variable("expires_at", "응답 기한 (datetime); use |kdatetime", example=_DUE))
+_spec("survey-recovery", STAFF, "만족도 조사 낮은 점수: 시정 업무 (service recovery task to the department head)",
+      CASE_STAFF, HANDLER, ORG, DEPARTMENT,
+      Variable("score", "고객이 준 점수 (int, 1 = 매우 불만족)", example=1),
+      Variable("score_label", "점수 이름", example="매우 불만족"),
+      Variable("comment", "고객 의견 (may be empty)", example="답변이 너무 늦었습니다."),
+      Variable("due_at", "시정 처리 기한 (datetime); use |kdatetime", example=_DUE))
 
 MESSAGE_NAMES: tuple[str, ...] = tuple(MESSAGES)
 

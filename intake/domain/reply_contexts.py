@@ -180,6 +180,30 @@ def extension_notice_context(case: CaseFacts, handler: StaffMember, department: 
     return ctx
 
 
+def decision_notice_context(case: CaseFacts, handler: StaffMember, department: Department, org: OrgFacts,
+                            outcome: str, reason: str) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["outcome"] = outcome
+    ctx["reason"] = reason
+    return ctx
+
+
+def survey_context(case: CaseFacts, handler: StaffMember, department: Department, org: OrgFacts,
+                   links: Iterable[tuple[int, str, str]], expires_at: datetime) -> dict:
+    ctx = _customer_base(case, handler, department, org)
+    ctx["links"] = [{"score": s, "label": label, "url": url} for s, label, url in links]
+    ctx["expires_at"] = expires_at
+    return ctx
+
+
+def survey_recovery_context(case: CaseFacts, handler: StaffMember, department: Department, org: OrgFacts,
+                            score: int, score_label: str, comment: str, due_at: datetime) -> dict:
+    ctx = _staff_base(case, handler, department, org)
+    ctx["department"] = department_context(department)
+    ctx.update(score=score, score_label=score_label, comment=_s(comment), due_at=due_at)
+    return ctx
+
+
 def reply_relay_context(case: CaseFacts, handler: StaffMember, department: Department,
                         org: OrgFacts, answer: str) -> dict:
     ctx = _customer_base(case, handler, department, org)

@@ -30,7 +30,10 @@ TOKEN_RE = r"[0-9a-f]{16}\.[0-9a-f]{6}"
 _TOKEN_IN_TEXT = re.compile(r"intake-token:\s*(" + TOKEN_RE + r")", re.IGNORECASE)
 _TOKEN_IN_ADDRESS = re.compile(r"^[^@+]+\+(" + TOKEN_RE + r")@", re.IGNORECASE)
 
-COMMANDS = ("hold", "resume", "extend", "reassign", "close", "called", "approved", "error", "note")
+COMMANDS = ("hold", "resume", "extend", "reassign", "close", "called", "approved", "error", "note", "decision")
+#: ``#decision`` outcomes of a suggestion's review (제안 심사), with the English words staff may type.
+DECISION_WORDS = {"채택": "채택", "불채택": "불채택", "adopted": "채택", "adopt": "채택", "rejected": "불채택",
+                  "reject": "불채택"}
 _COMMAND_LINE = re.compile(r"^\s*#([A-Za-z][A-Za-z-]*)\b[ \t]*(.*)$")
 _WRITTEN_WORDS = ("written", "서면", "letter", "문서")
 
@@ -42,6 +45,7 @@ class Command:
     date: date | None = None        # #extend
     target: str | None = None       # #reassign
     written: bool = False           # #called written
+    outcome: str | None = None      # #decision: 채택 | 불채택
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,18 @@ def parse_command(name: str, rest: str) -> Command:
         if not rest:
             raise ValueError("#note needs a text")
         return Command(name, rest)
+    if name == "decision":
+        return parse_decision(rest)
     return Command(name, rest)   # close
+
+
+def parse_decision(rest: str) -> Command:
+    """``#decision 채택|불채택 <reason>``: a suggestion's review outcome, told to the customer."""
+    word, _, reason = rest.strip().partition(" ")
+    outcome = DECISION_WORDS.get(word.lower())
+    if outcome is None or not reason.strip():
+        raise ValueError("#decision needs 채택 or 불채택 and a reason, e.g. '#decision 채택 다음 달부터 반영합니다'")
+    return Command("decision", reason.strip(), outcome=outcome)
 
 
 def parse_staff_reply(text: str) -> StaffReply:

@@ -304,5 +304,9 @@ def run_command(session: Session, app, case: Case, command: Command, actor: str,
         return service_error(session, app, case, command.argument, actor, now)
     if n == "note":
         return note(session, app, case, command.argument, actor, now)
+    if n == "decision":
+        from intake.stages.suggestions import decide   # (suggestions imports this module)
+
+        return decide(session, app, case, command.outcome or "", command.argument, actor, now)
     raise ActionError(f"unknown command #{n}")
 

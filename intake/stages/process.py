@@ -190,6 +190,11 @@ def _apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: 
                   "staff": prepared.staff.kind if prepared.staff else None})
     if prepared.staff is not None:
         return staff_mail.apply(session, app, row, mail, prepared.staff, now)
+    if kind in (Kind.CASE, Kind.FOLLOW_UP):   # issue 13: a reply to a satisfaction survey (its token in To)
+        from intake.stages.survey import apply_reply
+
+        if (answered := apply_reply(session, app, row, mail, now)) is not None:
+            return answered
     if kind is Kind.CASE:
         case = registration.register_case(session, app, row, mail, decision, now)
         return f"{case.ref} case registered: {case.category} → {case.handler_id}, due {case.due_at.isoformat()}"

@@ -85,6 +85,9 @@ def sweep(app, now: datetime | None = None, *, batch: int = BATCH) -> SweepRepor
     sweep_clocks(app, now, report, batch=batch)
     send_digests(app, now, report)
     review_warning(app, now, report)
+    from intake.stages.survey import send_due_surveys   # issue 13: satisfaction surveys (timed mail)
+
+    report.queued += send_due_surveys(app, now)
     return report
 
 

@@ -49,6 +49,9 @@ def built_contexts() -> dict[str, dict]:
         "extension-notice": replies.extension_notice_context(
             case, HANDLER, DEPT, ORG, previous_due_at=NOW, reason="협의 필요"),
         "reply-relay": replies.reply_relay_context(case, HANDLER, DEPT, ORG, "답변"),
+        "decision-notice": replies.decision_notice_context(case, HANDLER, DEPT, ORG, "채택", "반영합니다"),
+        "survey": replies.survey_context(case, HANDLER, DEPT, ORG, [(5, "매우 만족", "https://x/survey/t")], NOW),
+        "survey-recovery": replies.survey_recovery_context(case, HANDLER, DEPT, ORG, 1, "매우 불만족", "늦음", NOW),
         "reminder": replies.reminder_context(case, HANDLER, DEPT, ORG, now=NOW),
         "overdue-escalation": replies.overdue_escalation_context(
             case, HANDLER, DEPT, ORG, now=NOW + timedelta(days=3)),
@@ -197,7 +200,7 @@ def test_sample_contexts_vary_channel_and_handler():
 def test_schema_audiences():
     customer = {n for n, s in replies.MESSAGES.items() if s.audience == replies.CUSTOMER}
     assert customer == {"acknowledgement", "fax-acknowledgement", "progress-notice",
-                        "extension-notice", "reply-relay", "letter"}
+                        "extension-notice", "reply-relay", "letter", "decision-notice", "survey"}
     for name in customer:
         assert {"case", "handler", "org"} <= set(replies.message_spec(name).variable_names())
 

@@ -56,6 +56,9 @@ def test_reply_address_and_footer_carry_the_token():
     ("error 접수번호 중복 발급", Command("error", "접수번호 중복 발급")),
     ("note 내부 메모", Command("note", "내부 메모")),
     ("HOLD 사유", Command("hold", "사유")),
+    ("decision 채택 다음 달부터 반영합니다", Command("decision", "다음 달부터 반영합니다", outcome="채택")),
+    ("decision 불채택 예산이 없습니다", Command("decision", "예산이 없습니다", outcome="불채택")),
+    ("decision Rejected out of scope", Command("decision", "out of scope", outcome="불채택")),
 ])
 def test_parse_command(line, expected):
     name, _, rest = line.partition(" ")
@@ -72,6 +75,8 @@ def test_parse_command(line, expected):
     ("error", "needs a description"),
     ("note", "needs a text"),
     ("frobnicate x", "unknown command #frobnicate"),
+    ("decision 채택", "needs 채택 or 불채택 and a reason"),
+    ("decision 보류 나중에", "needs 채택 or 불채택 and a reason"),
 ])
 def test_malformed_commands_are_refused(line, message):
     name, _, rest = line.partition(" ")
