@@ -264,3 +264,7 @@ class Correction(SQLModel, table=True):
     from_value: str = Field(max_length=64)   # handler id (reassign) or category id (reclassify)
     to_value: str = Field(max_length=64)
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# The web console's tables (sign-in, sessions, template edits, roster and calendar changes).
+from intake.web import tables as _web_tables  # noqa: E402,F401  (registers them; migration 0007)

@@ -86,10 +86,35 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``[web]``: the staff console (``intake web``) and the links mails carry."""
+
+    listen: str = "127.0.0.1:8080"
+    base_url: str = "http://127.0.0.1:8080"
+    secret_file: Path = Path("web-secret")     # signs sessions and links (``intake web --init-secret``)
+    session_hours: int = 8
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+
+ROLES = ("staff", "manager", "admin")
+
+
+@dataclass(frozen=True)
 class StaffRoster:
     departments: tuple[Department, ...]
     staff: tuple[StaffMember, ...]
     absences: Mapping[str, tuple[tuple[Any, Any], ...]] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)   # staff id -> staff|manager|admin (console rights)
+
+    def role(self, staff_id: str) -> str:
+        """The console role: as written in staff.toml, else ``manager`` for a department head, else ``staff``."""
+        if staff_id in self.roles:
+            return self.roles[staff_id]
+        return "manager" if any(d.head == staff_id for d in self.departments) else "staff"
 
     def department(self, dep_id: str) -> Department | None:
         return next((d for d in self.departments if d.id == dep_id), None)
@@ -115,6 +140,7 @@ class Settings:
     roster: StaffRoster
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     fax: FaxSettings = field(default_factory=FaxSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def config_dir(self) -> Path:
@@ -260,7 +286,8 @@ def _sqlite_url_resolved(url: str, base: Path) -> str:
     return url
 
 
-TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax"}
+TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax",
+             "web"}
 
 
 def _hh_mm(v: Any) -> str | None:
@@ -343,6 +370,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
                               max_attachments=st.get("max_attachments", int, dst.max_attachments, _positive))
 
     fax = _fax_settings(_Section(path, "fax", data.get("fax"), errors, set(FaxSettings.__dataclass_fields__)))
+    web = _web_settings(_Section(path, "web", data.get("web"), errors, set(WebSettings.__dataclass_fields__)), base)
 
     tp = _Section(path, "templates", data.get("templates"), errors, {"path"})
     templates = TemplateSettings(path=tp.path("path", Path("templates"), base) if "path" in tp.data
@@ -382,7 +410,7 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         raise ConfigErrors(errors)
     return Settings(config_file=path, organization=organization, imap=imap, smtp=smtp, database=database,
                     storage=storage, templates=templates, processing=processing, roster=roster,
-                    reminders=reminders, fax=fax)
+                    reminders=reminders, fax=fax, web=web)
 
 
 def _fax_settings(fx: "_Section") -> FaxSettings:
@@ -402,6 +430,28 @@ def _fax_settings(fx: "_Section") -> FaxSettings:
     )
 
 
+def _web_settings(sec: "_Section", base: Path) -> WebSettings:
+    import re as _re
+
+    d = WebSettings()
+
+    def listen_problem(v: str) -> str | None:
+        m = _re.fullmatch(r"(.*):(\d{1,5})", v)
+        return None if m and 0 < int(m.group(2)) < 65536 else f"must be HOST:PORT, got {v!r}"
+
+    def url_problem(v: str) -> str | None:
+        ok = _re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", v)
+        return None if ok else f"must be an http:// or https:// address without query, got {v!r}"
+
+    return WebSettings(
+        listen=sec.get("listen", str, d.listen, listen_problem),
+        base_url=sec.get("base_url", str, d.base_url, url_problem).rstrip("/"),
+        secret_file=sec.path("secret_file", d.secret_file, base),
+        session_hours=sec.get("session_hours", int, d.session_hours,
+                              lambda v: None if 1 <= v <= 24 * 7 else f"must be 1-168 hours, got {v!r}"),
+    )
+
+
 def _default_templates_dir(base: Path) -> Path:
     """templates/ beside the config folder (the repository layout), else inside it."""
     sibling = base.parent / "templates"
@@ -409,7 +459,7 @@ def _default_templates_dir(base: Path) -> Path:
 
 
 DEPARTMENT_KEYS = {"id", "name", "head"}
-STAFF_KEYS = {"id", "name", "department", "phone", "email", "active", "away"}
+STAFF_KEYS = {"id", "name", "department", "phone", "email", "active", "away", "role"}
 
 
 def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
@@ -432,6 +482,7 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
         departments.append(Department(id=dep_id, name=name, head=head))
     staff: list[StaffMember] = []
     absences: dict[str, tuple] = {}
+    roles: dict[str, str] = {}
     for i, raw in enumerate(_table_list(path, "staff", data.get("staff"), errors)):
         sec = _Section(path, f"staff[{i}]", raw, errors, STAFF_KEYS)
         values = {k: sec.get(k, str, "") for k in ("id", "name", "department", "phone", "email")}
@@ -447,6 +498,8 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
                              email=member.email.lower(), active=member.active)
         staff.append(member)
         absences[member.id] = _absences(sec)
+        if "role" in sec.data:
+            roles[member.id] = sec.get("role", str, "staff", _one_of(ROLES))
     ids = [s.id for s in staff]
     for dup in sorted({x for x in ids if ids.count(x) > 1}):
         errors.append(ConfigError(path, "staff", f"duplicate staff id {dup!r}"))
@@ -457,7 +510,7 @@ def load_roster(path: Path, errors: list[ConfigError]) -> StaffRoster:
     for i, d in enumerate(departments):
         if d.head and d.head not in ids:
             errors.append(ConfigError(path, f"department[{i}].head", f"no staff member with id {d.head!r}"))
-    return StaffRoster(tuple(departments), tuple(staff), absences)
+    return StaffRoster(tuple(departments), tuple(staff), absences, roles)
 
 
 def _table_list(path: Path, key: str, value: Any, errors: list[ConfigError]) -> list[dict]:
