@@ -19,6 +19,9 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 STATUS_LABELS = {"open": "처리 중", "answered": "답변 완료", "closed": "종결"}
 CHANNEL_LABELS = {"email": "전자우편", "fax": "팩스", "post": "우편"}
+POLICY_LABELS = {"reply": "답변", "phone-call": "전화 연락", "correction": "정정", "review": "검토", "issuance": "발급",
+                 "error-contact": "오류 연락", "error-fix": "오류 수정"}
+CLOCK_LABELS = {"running": "진행 중", "paused": "정지", "met": "지킴", "cancelled": "취소"}
 ROLE_LABELS = {"staff": "담당자", "manager": "부서장", "admin": "관리자"}
 
 
@@ -117,6 +120,7 @@ def render(request: Request, name: str, context: dict | None = None, status: int
         "csrf": st.keys.csrf_token(base) if base else "",
         "org_name": st.intake.settings.organization.name,
         "status_labels": STATUS_LABELS, "channel_labels": CHANNEL_LABELS, "role_labels": ROLE_LABELS,
+        "policy_labels": POLICY_LABELS, "clock_labels": CLOCK_LABELS,
         "tz": st.intake.settings.tz,
         "departments": {d.id: d.name for d in st.intake.settings.roster.departments},
         "staff_names": {s.id: s.name for s in st.intake.settings.roster.staff},

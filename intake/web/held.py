@@ -32,6 +32,19 @@ def held_messages(session: Session, stage: str | None = None, limit: int = 200) 
                              .order_by(InboundMessage.id.desc()).limit(limit)).all())
 
 
+def hold_reason(row: InboundMessage) -> str:
+    """Why the message is held, in one line: the spam rules that fired, or the last error."""
+    import json
+
+    if row.stage == "quarantine":
+        try:
+            evidence = json.loads(row.decision or "{}").get("kind", {}).get("evidence", [])
+            return "; ".join(f"{e.get('rule')}: {e.get('detail')}" for e in evidence)[:300] or "-"
+        except (ValueError, AttributeError):
+            return (row.decision or "-")[:300]
+    return ((row.last_error or "").strip().splitlines() or ["-"])[0][:300]
+
+
 def retry(session: Session, row: InboundMessage, actor: str, now: datetime) -> str:
     """A set-aside message goes back into processing (as ``intake messages retry``)."""
     if row.stage != "set-aside":

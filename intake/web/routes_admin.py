@@ -33,7 +33,8 @@ async def messages(request: Request, result: str = "", error: str = "", status: 
     with transaction(st.intake.engine) as s:
         rows = held.held_messages(s, stage)
         s.expunge_all()
-    return render(request, "messages.html", {"rows": rows, "stage": stage or "", "result": result, "error": error},
+    return render(request, "messages.html", {"rows": rows, "stage": stage or "", "result": result, "error": error,
+                                             "reasons": {m.id: held.hold_reason(m) for m in rows}},
                   status=status)
 
 

@@ -92,6 +92,7 @@ def _case_page(request: Request, ref: str, result: str = "", error: str = "", st
             "mails": s.exec(select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id)).all(),
             "may_act": may_act(user, case), "result": result, "error": error,
             "categories": [(c.id, c.label) for c in st.intake.rules.category_rules.categories],
+            "category_labels": {c.id: c.label for c in st.intake.rules.category_rules.categories},
             "staff": st.intake.settings.roster.staff,
         }
         s.expunge_all()
@@ -137,6 +138,10 @@ def _run_action(st, case: Case, s: Session, action: str, form, actor: str, now: 
     raise case_actions.ActionError(f"unknown action {action!r}")
 
 
+DONE = {"answer": "답변을 보냈습니다", "hold": "처리를 정지하였습니다", "resume": "처리를 다시 시작하였습니다",
+        "extend": "기한을 연장하였습니다", "called": "전화 완료를 기록하였습니다", "approved": "승인을 기록하였습니다",
+        "error": "업무 오류를 기록하였습니다", "note": "메모를 남겼습니다", "close": "종결하였습니다",
+        "reassign": "담당을 바꾸었습니다", "reclassify": "분류를 바꾸었습니다"}
 ACTIONS = ("answer", "hold", "resume", "extend", "called", "approved", "error", "note", "close", "reassign",
            "reclassify")
 
@@ -158,7 +163,7 @@ async def case_action(request: Request):
     except (case_actions.ActionError, corrections.CorrectionError) as exc:
         return _case_page(request, ref, error=str(exc), status=409)
     log.info("%s %s by %s in the console", ref, action, user.staff_id)
-    return _case_page(request, ref, result=result)
+    return _case_page(request, ref, result=f"{DONE[action]}. ({result})")
 
 
 def _attachment_or_404(request: Request) -> tuple[StoredAttachment, bytes]:

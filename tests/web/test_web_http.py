@@ -190,7 +190,7 @@ def test_answer_hold_note_close_use_the_staff_action_code(console):
     page = client.get(f"/cases/{case.ref}")
     token = csrf_of(page.text)
     r = client.post(f"/cases/{case.ref}/act/note", data={"text": "고객과 통화함", "csrf_token": token})
-    assert r.status_code == 200 and "note recorded" in r.text
+    assert r.status_code == 200 and "메모를 남겼습니다" in r.text and "note recorded" in r.text
     r = client.post(f"/cases/{case.ref}/act/extend", data={"date": "not-a-date", "reason": "x", "csrf_token": token})
     assert r.status_code == 409 and "YYYY-MM-DD" in r.text
     r = client.post(f"/cases/{case.ref}/act/answer", data={"text": "안내드린 대로 처리하겠습니다.", "csrf_token": token})
