@@ -42,8 +42,12 @@ async def cases_list(request: Request):
         rows, total = search.list_cases(conn, query, visible(user), st.intake.now())
     categories = [c.id for c in st.intake.rules.category_rules.categories]
     template = "cases_rows.html" if request.headers.get("hx-request") else "cases.html"
+    capped = total > search.COUNT_CAP
+    pages = (total + search.PAGE_SIZE - 1) // search.PAGE_SIZE
+    if capped:      # not counted to the end: another page while this one is full
+        pages = query.page + 1 if len(rows) == search.PAGE_SIZE else query.page
     return render(request, template, {"rows": rows, "total": total, "query": query, "now": st.intake.now(),
-                                      "pages": (total + search.PAGE_SIZE - 1) // search.PAGE_SIZE,
+                                      "pages": pages, "capped": capped, "cap": search.COUNT_CAP,
                                       "categories": categories})
 
 

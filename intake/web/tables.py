@@ -106,6 +106,7 @@ class WebCalendarDay(SQLModel, table=True):
 
 
 SEARCH_TABLE = "case_search"   # SQLite FTS5 (trigram) table kept by triggers; not a model (migration 0007)
+WORDS_TABLE = "case_search_words"   # SQLite FTS5 (unicode61 words, prefixes) for words under 3 characters
 SEARCH_INDEX = "ix_intake_case_search"   # PostgreSQL pg_trgm expression index (migration 0007)
 
 

@@ -264,3 +264,39 @@ def test_attachments_are_downloads_and_survey_links_unknown(console):
     assert client.get("/attachments/999999").status_code == 404
     assert client.get("/survey/abc").status_code == 404
     assert client.get("/reports").status_code == 200
+
+
+def test_korean_search_and_roles_on_postgresql(tmp_path, dovecot, smtp_sink, fresh_postgres_url):
+    from tests.web.conftest import build_console
+
+    console = build_console(tmp_path, dovecot, smtp_sink, fresh_postgres_url)
+    try:
+        client = console.client()
+        sign_in(console, client, ADMIN)
+        hostile = [c for c in _cases(console) if c.customer_address == "gildong.hong@example.net"][0]
+        for q in ("방북증명서", "방북", "증명서 발급", hostile.ref, "홍길동"):
+            assert hostile.ref in client.get("/cases", params={"q": q}).text, q
+        assert "해당하는 민원이 없습니다" in client.get("/cases", params={"q": "존재하지않는말"}).text
+        staff = console.client()
+        sign_in(console, staff, "jiyoung.park@example.org")
+        assert staff.get(f"/cases/{hostile.ref}").status_code == (200 if hostile.department == "business" else 404)
+    finally:
+        console.app.engine.dispose()
+
+
+def test_a_long_result_is_counted_up_to_the_cap(console):
+    from bench.bench_web import case_rows
+    from intake.web.search import COUNT_CAP
+    from datetime import datetime, timezone
+
+    with console.app.engine.begin() as conn:
+        rows = list(case_rows(COUNT_CAP + 60, datetime.now(timezone.utc)))
+        for i, r in enumerate(rows):
+            r["ref"] = f"2025-{i:06d}"
+        conn.execute(Case.__table__.insert(), rows)
+    client = console.client()
+    sign_in(console, client, ADMIN)
+    r = client.get("/cases")
+    assert "1,000건 이상" in r.text and "다음" in r.text
+    r = client.get("/cases", params={"q": "평양"})          # short word through the word index
+    assert r.status_code == 200 and "건" in r.text

@@ -116,16 +116,24 @@ SQLITE_DOC = DOC.replace("ref ||", "{t}.ref ||").replace("subject", "{t}.subject
 
 def _create_search_index() -> None:
     if op.get_bind().dialect.name == "sqlite":
+        # Trigram: any word of 3+ characters is found inside longer words. Words: a word index
+        # (unicode61) for 1-2 character words, matched as word prefixes (Korean particles follow
+        # the noun: "방북" finds "방북을"), which trigrams cannot index.
         op.execute("CREATE VIRTUAL TABLE case_search USING fts5(doc, tokenize = 'trigram')")
+        op.execute("CREATE VIRTUAL TABLE case_search_words USING fts5(doc, tokenize = 'unicode61', prefix = '1 2')")
         new = SQLITE_DOC.format(t="new")
-        op.execute(f"INSERT INTO case_search(rowid, doc) SELECT id, {SQLITE_DOC.format(t='intake_case')} FROM intake_case")
+        for table in ("case_search", "case_search_words"):
+            op.execute(f"INSERT INTO {table}(rowid, doc) SELECT id, {SQLITE_DOC.format(t='intake_case')} FROM intake_case")
         op.execute(f"CREATE TRIGGER case_search_ai AFTER INSERT ON intake_case BEGIN "
-                   f"INSERT INTO case_search(rowid, doc) VALUES (new.id, {new}); END")
+                   f"INSERT INTO case_search(rowid, doc) VALUES (new.id, {new}); "
+                   f"INSERT INTO case_search_words(rowid, doc) VALUES (new.id, {new}); END")
         op.execute(f"CREATE TRIGGER case_search_au AFTER UPDATE OF ref, subject, customer_name, customer_address, text "
                    f"ON intake_case BEGIN DELETE FROM case_search WHERE rowid = old.id; "
-                   f"INSERT INTO case_search(rowid, doc) VALUES (new.id, {new}); END")
+                   f"DELETE FROM case_search_words WHERE rowid = old.id; "
+                   f"INSERT INTO case_search(rowid, doc) VALUES (new.id, {new}); "
+                   f"INSERT INTO case_search_words(rowid, doc) VALUES (new.id, {new}); END")
         op.execute("CREATE TRIGGER case_search_ad AFTER DELETE ON intake_case BEGIN "
-                   "DELETE FROM case_search WHERE rowid = old.id; END")
+                   "DELETE FROM case_search WHERE rowid = old.id; DELETE FROM case_search_words WHERE rowid = old.id; END")
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute(f"CREATE INDEX ix_intake_case_search ON intake_case USING gin (({DOC}) gin_trgm_ops)")
@@ -136,6 +144,7 @@ def _drop_search_index() -> None:
         for trigger in ("case_search_ai", "case_search_au", "case_search_ad"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS case_search")
+        op.execute("DROP TABLE IF EXISTS case_search_words")
     else:
         op.execute("DROP INDEX IF EXISTS ix_intake_case_search")
 
