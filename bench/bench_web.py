@@ -107,7 +107,7 @@ def measure(url: str, n: int, repeat: int, folder: Path) -> list[tuple[str, floa
             conn.exec_driver_sql("ANALYZE")
     settings = load_settings(config_for(folder, url))
     app = build_app(settings, engine=engine)
-    keys = auth.Keys(auth.load_secret(settings.web.secret_file))
+    keys = auth.keys_from(settings.web)
     with engine.begin() as conn:
         token = auth.new_session(conn, keys, "kim.minsu", 8, now)
     client = TestClient(create_app(app, keys=keys), cookies={auth.SESSION_COOKIE: token})

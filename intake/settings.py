@@ -87,17 +87,28 @@ class ReminderSettings:
 
 @dataclass(frozen=True)
 class WebSettings:
-    """``[web]``: the staff console (``intake web``) and the links mails carry."""
+    """``[web]``: the staff console (``intake web``) and the links mails carry (sign-in, survey).
+
+    ``secret`` is read from ``secret_file`` (never written in the config); it signs console
+    sessions, sign-in links and survey links. Empty while the file does not exist yet (``intake web
+    --init-secret`` creates it): then the console refuses to start and mails carry no web links.
+    The same keys and fields as the ``report`` branch's survey links."""
 
     listen: str = "127.0.0.1:8080"
-    base_url: str = "http://127.0.0.1:8080"
-    secret_file: Path = Path("web-secret")     # signs sessions and links (``intake web --init-secret``)
+    base_url: str = ""
+    secret_file: Path | None = None
     session_hours: int = 8
+    secret: bytes = field(default=b"", repr=False)
 
     @property
     def host_port(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")
         return host or "127.0.0.1", int(port)
+
+    @property
+    def console_url(self) -> str:
+        """``base_url``, else the listening address (a console on a workstation, the demo)."""
+        return self.base_url or f"http://{self.listen}"
 
 
 ROLES = ("staff", "manager", "admin")
@@ -370,7 +381,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
                               max_attachments=st.get("max_attachments", int, dst.max_attachments, _positive))
 
     fax = _fax_settings(_Section(path, "fax", data.get("fax"), errors, set(FaxSettings.__dataclass_fields__)))
-    web = _web_settings(_Section(path, "web", data.get("web"), errors, set(WebSettings.__dataclass_fields__)), base)
+    web = _web_settings(_Section(path, "web", data.get("web"), errors,
+                                 set(WebSettings.__dataclass_fields__) - {"secret"}), base)
 
     tp = _Section(path, "templates", data.get("templates"), errors, {"path"})
     templates = TemplateSettings(path=tp.path("path", Path("templates"), base) if "path" in tp.data
@@ -440,15 +452,28 @@ def _web_settings(sec: "_Section", base: Path) -> WebSettings:
         return None if m and 0 < int(m.group(2)) < 65536 else f"must be HOST:PORT, got {v!r}"
 
     def url_problem(v: str) -> str | None:
-        ok = _re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", v)
+        ok = not v or _re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", v)
         return None if ok else f"must be an http:// or https:// address without query, got {v!r}"
 
+    secret_file = sec.path("secret_file", None, base)
+    secret = b""
+    if secret_file is not None and secret_file.exists():     # missing: intake web --init-secret creates it
+        try:
+            secret = secret_file.read_bytes().strip()
+        except OSError as exc:
+            sec.errors.append(ConfigError(sec.file, sec.key("secret_file"), f"cannot read {secret_file}: {exc.strerror}"))
+        else:
+            if len(secret) < 16:
+                sec.errors.append(ConfigError(sec.file, sec.key("secret_file"),
+                                              f"{secret_file} holds {len(secret)} bytes; a secret needs at least 16"))
+                secret = b""
     return WebSettings(
         listen=sec.get("listen", str, d.listen, listen_problem),
         base_url=sec.get("base_url", str, d.base_url, url_problem).rstrip("/"),
-        secret_file=sec.path("secret_file", d.secret_file, base),
+        secret_file=secret_file,
         session_hours=sec.get("session_hours", int, d.session_hours,
                               lambda v: None if 1 <= v <= 24 * 7 else f"must be 1-168 hours, got {v!r}"),
+        secret=secret,
     )
 
 

@@ -28,11 +28,14 @@ def cmd_web(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, require_secrets=False)
     path = settings.web.secret_file
     if args.init_secret:
+        if path is None:
+            print("error: [web] secret_file is not set in the config", file=sys.stderr)
+            return 2
         created = auth.init_secret(path)
         print(f"{'created' if created else 'kept the existing'} console secret {path}")
         return 0
     try:
-        keys = auth.Keys(auth.load_secret(path))
+        keys = auth.keys_from(settings.web)
     except auth.SecretError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -45,7 +48,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         return _link_or_revoke(args, app, keys)
     from intake.web.server import create_app, serve
 
-    print(f"intake web: {settings.web.base_url}/ (listening on {settings.web.listen})", file=sys.stderr)
+    print(f"intake web: {settings.web.console_url}/ (listening on {settings.web.listen})", file=sys.stderr)
     serve(create_app(app, keys=keys), settings.web.host_port)
     return 0
 
@@ -67,5 +70,5 @@ def _link_or_revoke(args, app, keys) -> int:
             return 0
         token = auth.new_link(conn, keys, staff_id, now)
         auth.audit_event(conn, now, "web-sign-in-link", "cli", {"staff": staff_id, "printed": True})
-    print(f"{app.settings.web.base_url}/login/link/{token}")
+    print(f"{app.settings.web.console_url}/login/link/{token}")
     return 0

@@ -53,14 +53,13 @@ def init_secret(path: Path) -> bool:
     return True
 
 
-def load_secret(path: Path) -> bytes:
-    try:
-        value = path.read_text(encoding="ascii").strip()
-    except OSError as exc:
-        raise SecretError(f"[web] secret_file {path}: {exc.strerror}; create it with intake web --init-secret") from None
-    if len(value) < 32:
-        raise SecretError(f"[web] secret_file {path}: too short (at least 32 characters); use intake web --init-secret")
-    return value.encode("ascii")
+def keys_from(web) -> "Keys":
+    """The console's keys from ``[web]``; SecretError names what to do when there is no secret."""
+    if web.secret_file is None:
+        raise SecretError("[web] secret_file is not set; set it and run intake web --init-secret")
+    if not web.secret:
+        raise SecretError(f"[web] secret_file {web.secret_file} does not exist; create it with intake web --init-secret")
+    return Keys(web.secret)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def create_app(intake_app, *, keys: auth.Keys, mailer_factory=None) -> Starlette
     app.state.intake = intake_app
     app.state.keys = keys
     app.state.https = https
-    app.state.base_url = web.base_url
+    app.state.base_url = web.console_url
     # The __Host- prefix pins the cookie to this host and path / (browsers require Secure for it).
     app.state.session_cookie_name = ("__Host-" if https else "") + auth.SESSION_COOKIE
     app.state.mailer_factory = mailer_factory or smtp_mailer_factory(intake_app.settings)

@@ -121,7 +121,7 @@ def build_console(tmp_path: Path, dovecot, smtp_sink, db_url: str | None = None,
     clock = WebClock()
     settings = load_settings(env.config)
     app = build_app(settings, clock=clock, engine=make_engine(settings.database.url))
-    keys = auth.Keys(auth.load_secret(secret))
+    keys = auth.keys_from(settings.web)
     return Console(env=env, app=app, asgi=create_app(app, keys=keys), clock=clock, keys=keys)
 
 
