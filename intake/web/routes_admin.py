@@ -1,4 +1,4 @@
-"""Messages held back (managers and admins), templates (admins), reports."""
+"""Messages held back (managers and admins), templates (admins)."""
 
 from __future__ import annotations
 
@@ -166,11 +166,6 @@ async def template_diff(request: Request):
                                                   "a": a, "b": b, "lines": lines})
 
 
-@page
-async def reports(request: Request):
-    return render(request, "reports.html", {})
-
-
 ROUTES = [
     Route("/messages", messages),
     Route("/messages/{id:int}/{action}", message_action, methods=["POST"]),
@@ -179,5 +174,4 @@ ROUTES = [
     Route("/templates/{name}/check", template_check, methods=["POST"]),
     Route("/templates/{name}/save", template_save, methods=["POST"]),
     Route("/templates/{name}/diff", template_diff),
-    Route("/reports", reports),
 ]

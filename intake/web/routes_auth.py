@@ -19,7 +19,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "-"
 
 
-def _with_presession(request: Request, name: str, context: dict, status: int = 200):
+def with_presession(request: Request, name: str, context: dict, status: int = 200):
     """Render a page for a browser without a session; it gets a pre-session cookie for CSRF."""
     st = state(request)
     base = session_cookie(request) or request.cookies.get(auth.PRESESSION_COOKIE)
@@ -38,7 +38,7 @@ async def login_form(request: Request):
         return await _login_request(request)
     if current_user(request) is not None:
         return RedirectResponse("/", status_code=303)
-    return _with_presession(request, "login.html", {})
+    return with_presession(request, "login.html", {})
 
 
 async def _login_request(request: Request):
@@ -46,7 +46,7 @@ async def _login_request(request: Request):
     form = await request.form()
     address = str(form.get("email") or "").strip().lower()[:320]
     if "@" not in address:
-        return _with_presession(request, "login.html", {"error": "전자우편 주소를 정확히 입력해 주십시오."}, 400)
+        return with_presession(request, "login.html", {"error": "전자우편 주소를 정확히 입력해 주십시오."}, 400)
     now = st.intake.now()
     outbox_id = None
     with st.intake.engine.begin() as conn:
@@ -66,11 +66,11 @@ async def _login_request(request: Request):
                 auth.audit_event(conn, now, "web-sign-in-link", member.id, {"outbox_id": outbox_id})
     log.info("sign-in request: %s", outcome)     # never the address
     if outcome == "limited":
-        return _with_presession(request, "login.html", {
+        return with_presession(request, "login.html", {
             "error": "요청이 너무 잦습니다. 15분 뒤에 다시 시도해 주십시오."}, 429)
     if outbox_id is not None:
         mailing.deliver_now(st.intake, st.mailer_factory, outbox_id)
-    return _with_presession(request, "login_sent.html", {})
+    return with_presession(request, "login_sent.html", {})
 
 
 @page(public=True)
@@ -83,13 +83,13 @@ async def sign_in_link(request: Request):
         with st.intake.engine.connect() as conn:
             link = auth.link_state(conn, st.keys, token, now)
         if link != "valid":
-            return _with_presession(request, "link_refused.html", {"why": link}, 400)
-        return _with_presession(request, "link_confirm.html", {"token": token})
+            return with_presession(request, "link_refused.html", {"why": link}, 400)
+        return with_presession(request, "link_confirm.html", {"token": token})
     with st.intake.engine.begin() as conn:
         staff_id = auth.use_link(conn, st.keys, token, now)
         member = st.intake.settings.roster.member(staff_id) if staff_id else None
         if member is None or not member.active:
-            return _with_presession(request, "link_refused.html", {"why": "used-or-expired"}, 400)
+            return with_presession(request, "link_refused.html", {"why": "used-or-expired"}, 400)
         session = auth.new_session(conn, st.keys, member.id, st.intake.settings.web.session_hours, now)
         auth.audit_event(conn, now, "web-signed-in", member.id, {"role": st.intake.settings.roster.role(member.id)})
     log.info("signed in: %s", member.id)

@@ -8,11 +8,11 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from intake.web import auth, routes_admin, routes_auth, routes_cases
-from intake.web.context import current_user, page, render
+from intake.web import auth, routes_admin, routes_auth, routes_cases, routes_report
+from intake.web.context import current_user, render
 from intake.web.security import SecurityHeaders
 
 log = logging.getLogger("intake.web")
@@ -27,13 +27,6 @@ def smtp_mailer_factory(settings):
     from intake.adapters.smtp_mailer import SmtpMailer
 
     return lambda: SmtpMailer(settings.smtp)
-
-
-@page(public=True)
-async def survey(request: Request):
-    # The one-click survey belongs to the charter report (another branch); until it is wired
-    # here, every survey link is unknown.
-    raise HTTPException(404, "unknown survey link")
 
 
 async def http_error(request: Request, exc: HTTPException):
@@ -51,8 +44,8 @@ def create_app(intake_app, *, keys: auth.Keys, mailer_factory=None) -> Starlette
     makes the SMTP mailer that sends sign-in mail at once (default: the configured SMTP server)."""
     web = intake_app.settings.web
     https = web.base_url.startswith("https://")
-    routes = (routes_auth.ROUTES + routes_cases.ROUTES + routes_admin.ROUTES
-              + [Route("/survey/{token}", survey), Mount("/static", StaticFiles(directory=str(STATIC)), name="static")])
+    routes = (routes_auth.ROUTES + routes_cases.ROUTES + routes_admin.ROUTES + routes_report.ROUTES
+              + [Mount("/static", StaticFiles(directory=str(STATIC)), name="static")])
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.intake = intake_app
     app.state.keys = keys
