@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from intake.web import auth, routes_admin, routes_auth, routes_cases, routes_report
+from intake.web import auth, routes_admin, routes_auth, routes_cases, routes_report, routes_roster
 from intake.web.context import current_user, render
 from intake.web.security import SecurityHeaders
 
@@ -44,7 +44,7 @@ def create_app(intake_app, *, keys: auth.Keys, mailer_factory=None) -> Starlette
     makes the SMTP mailer that sends sign-in mail at once (default: the configured SMTP server)."""
     web = intake_app.settings.web
     https = web.base_url.startswith("https://")
-    routes = (routes_auth.ROUTES + routes_cases.ROUTES + routes_admin.ROUTES + routes_report.ROUTES
+    routes = (routes_auth.ROUTES + routes_cases.ROUTES + routes_admin.ROUTES + routes_report.ROUTES + routes_roster.ROUTES
               + [Mount("/static", StaticFiles(directory=str(STATIC)), name="static")])
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.intake = intake_app

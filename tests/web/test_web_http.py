@@ -23,7 +23,7 @@ def _cases(console):
 def test_unauthenticated_requests_get_the_sign_in_page(console):
     client = console.client()
     for path in ("/", "/cases", "/cases/2026-000001", "/messages", "/templates", "/reports", "/logout",
-                 "/templates/acknowledgement"):
+                 "/templates/acknowledgement", "/roster", "/calendar"):
         r = client.get(path)
         assert r.status_code == 303 and r.headers["location"] == "/login", path
     page = client.get("/login")
