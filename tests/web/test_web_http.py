@@ -300,3 +300,18 @@ def test_a_long_result_is_counted_up_to_the_cap(console):
     assert "1,000건 이상" in r.text and "다음" in r.text
     r = client.get("/cases", params={"q": "평양"})          # short word through the word index
     assert r.status_code == 200 and "건" in r.text
+
+
+def test_cli_prints_a_sign_in_link_and_revokes_sessions(console):
+    r = console.env.run_cli("web", "--sign-in-link", "kim.minsu")
+    assert r.returncode == 0, r.stderr
+    link = r.stdout.strip()
+    assert link.startswith("http://testserver/login/link/")
+    client = console.client()
+    confirm = client.get(link.split("testserver", 1)[1])
+    assert client.post(link.split("testserver", 1)[1], data={"csrf_token": csrf_of(confirm.text)}).status_code == 303
+    assert client.get("/").status_code == 200
+    r = console.env.run_cli("web", "--revoke", "kim.minsu")
+    assert r.returncode == 0 and "1 session(s)" in r.stdout
+    assert client.get("/").status_code == 303
+    assert console.env.run_cli("web", "--sign-in-link", "nobody").returncode == 1
