@@ -124,6 +124,7 @@ def render(request: Request, name: str, context: dict | None = None, status: int
         "tz": st.intake.settings.tz,
         "departments": {d.id: d.name for d in st.intake.settings.roster.departments},
         "staff_names": {s.id: s.name for s in st.intake.settings.roster.staff},
+        "category_labels": {c.id: c.label for c in st.intake.rules.category_rules.categories},
     }
     ctx.update(context or {})
     return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status, headers=headers)

@@ -96,7 +96,6 @@ def _case_page(request: Request, ref: str, result: str = "", error: str = "", st
             "mails": s.exec(select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id)).all(),
             "may_act": may_act(user, case), "result": result, "error": error,
             "categories": [(c.id, c.label) for c in st.intake.rules.category_rules.categories],
-            "category_labels": {c.id: c.label for c in st.intake.rules.category_rules.categories},
             "staff": st.intake.settings.roster.staff,
         }
         s.expunge_all()

@@ -137,5 +137,11 @@ def test_console_in_a_real_browser(served, browser):
     _wait(d, lambda d: d.find_elements(By.ID, "result"))
     assert "건으로 접수하였습니다" in d.find_element(By.ID, "result").text
     shot(d, "07-released")
+    d.get(base + "/calendar")
+    d.find_element(By.CSS_SELECTOR, "input[name=day]").send_keys("12282026")     # the date control's order (en-US)
+    d.find_element(By.NAME, "note").send_keys("창립기념일")
+    d.find_element(By.CSS_SELECTOR, "form.filters button.primary").click()
+    _wait(d, lambda d: d.find_elements(By.ID, "result") or d.find_elements(By.ID, "error"))
+    shot(d, "08-calendar")
     logs = [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
     assert logs == [], logs                                  # nothing the policy had to block

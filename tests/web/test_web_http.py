@@ -315,3 +315,25 @@ def test_cli_prints_a_sign_in_link_and_revokes_sessions(console):
     assert r.returncode == 0 and "1 session(s)" in r.stdout
     assert client.get("/").status_code == 303
     assert console.env.run_cli("web", "--sign-in-link", "nobody").returncode == 1
+
+
+def test_https_base_url_makes_cookies_secure_and_host_bound(tmp_path, dovecot, smtp_sink):
+    from starlette.testclient import TestClient
+
+    from tests.web.conftest import build_console
+
+    console = build_console(tmp_path, dovecot, smtp_sink, base_url="https://testserver")
+    try:
+        client = TestClient(console.asgi, base_url="https://testserver", follow_redirects=False)
+        page = client.get("/login")
+        client.post("/login", data={"email": ADMIN, "csrf_token": csrf_of(page.text)})
+        path = console.sign_in_links()[-1].split("testserver", 1)[-1]
+        confirm = client.get(path)
+        r = client.post(path, data={"csrf_token": csrf_of(confirm.text)})
+        cookie = [v for k, v in r.headers.multi_items() if k == "set-cookie" and "intake_session=" in v][0]
+        assert cookie.startswith("__Host-intake_session=") and "Secure" in cookie and "HttpOnly" in cookie
+        assert "Path=/" in cookie and "Domain" not in cookie
+        assert r.headers["strict-transport-security"].startswith("max-age=")
+        assert client.get("/").status_code == 200
+    finally:
+        console.app.engine.dispose()
