@@ -117,6 +117,8 @@ class App:
         st = self.settings.storage
         return AttachmentLimits(max_bytes=st.max_attachment_bytes, max_count=st.max_attachments)
 
+    toml_roster: object = None                 # staff.toml's roster, before the console's absences
+
     @property
     def org(self) -> OrgFacts:
         o = self.settings.organization
@@ -141,6 +143,20 @@ class App:
         cal, policies = load_calendar(self.settings)
         self.calendar_config, self.policies = cal, policies
         self._calendars = {}
+        self.apply_console_overrides()
+
+    def apply_console_overrides(self) -> None:
+        """Absences and calendar days entered in the web console (rows) over the TOML files' own."""
+        from dataclasses import replace
+
+        from intake.web import overrides
+
+        with self.engine.connect() as conn:
+            absences, days = overrides.load(conn)
+        self.toml_roster = self.toml_roster or self.settings.roster
+        self.settings = replace(self.settings, roster=overrides.merge_absences(self.toml_roster, absences))
+        self.calendar_config = overrides.merge_calendar(self.calendar_config, days)
+        self._calendars = {}
 
 
 def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine | None = None,
@@ -148,7 +164,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine
     rules = load_rules(settings)
     cal, policies = load_calendar(settings)
     templates = TemplateStore(settings.templates.path)
-    return App(
+    app = App(
         settings=settings,
         engine=engine or make_engine(settings.database.url),
         store=RawStore(Path(settings.storage.path)),
@@ -160,4 +176,6 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine
         clock=clock,
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
     )
+    app.apply_console_overrides()
+    return app
 

@@ -31,7 +31,7 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from intake.commands import cases, deadline, evaluate, inspect, report, templates
+    from intake.commands import cases, deadline, evaluate, inspect, report, templates, web
 
     parser = argparse.ArgumentParser(prog="intake", description="E-mail, fax and post intake daemon")
     _config_arg(parser)
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     cases.register(sub)
     evaluate.register(sub)
     report.register(sub)
+    web.register(sub)
     return parser
 
 

@@ -301,3 +301,6 @@ class SurveyOptOut(SQLModel, table=True):
     address: str = Field(max_length=320, unique=True)
     at: datetime = Field(sa_column=_ts())
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+# The web console's tables (sign-in, sessions, template edits, roster and calendar changes).
+from intake.web import tables as _web_tables  # noqa: E402,F401  (registers them; migration 0007)

@@ -25,6 +25,25 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "data" / "samples"
 
 
+DEMO_ADMIN = "kim.minsu"     # role = "admin" in config/staff.toml
+WEB_LISTEN = "127.0.0.1:8080"
+
+
+def web_section(base: Path) -> str:
+    return f'\n[web]\nlisten = "{WEB_LISTEN}"\nbase_url = "http://{WEB_LISTEN}"\nsecret_file = "{base / "web-secret"}"\n'
+
+
+def print_console_link(intake: list[str]) -> None:
+    """The web console's address and a one-time sign-in link for the demo admin (15 minutes)."""
+    subprocess.run(intake + ["web", "--init-secret"], check=True, stdout=subprocess.DEVNULL)
+    link = subprocess.run(intake + ["web", "--sign-in-link", DEMO_ADMIN], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    command = " ".join(intake[2:] if intake[1] == "-m" else intake)
+    print(f"\nWeb console: start it with `.venv/bin/{command} web`, then open http://{WEB_LISTEN}/ and sign in as the "
+          f"demo admin ({DEMO_ADMIN}) with this one-time link (15 minutes; "
+          f"`.venv/bin/{command} web --sign-in-link {DEMO_ADMIN}` prints a new one):\n  {link}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=REPO / "var" / "demo", help="where the demo keeps its state")
@@ -59,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         config = write_local_config(base / "config", servers, database_url=f"sqlite:///{base / 'intake.db'}",
                                     storage=base / "store",
                                     # fax acknowledgements go out as PDFs to {number}@fax.example (the sink keeps them)
-                                    extra='\n[fax]\ngateway_address = "{number}@fax.example"\n')
+                                    extra='\n[fax]\ngateway_address = "{number}@fax.example"\n'
+                                          + web_section(base))
         print(f"demo: private Dovecot on 127.0.0.1:{dovecot.imaps_port} (IMAPS) seeded with {seeded} sample "
               f"messages; SMTP sink on 127.0.0.1:{sink.port} (STARTTLS); SQLite {base / 'intake.db'}\n", flush=True)
         intake = [sys.executable, "-m", "intake", "--config", str(config)]
@@ -76,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
               f"`.venv/bin/intake --config {config} cases list` lists the cases, "
               f"`cases show REF` shows one with its evidence and audit trail.")
         print(f"The charter report of the demo's cases: {report}")
+
+        print_console_link(intake)
         return 0
     finally:
         sink.stop()

@@ -334,7 +334,9 @@ def calendar_fingerprint(settings) -> str:
 def check_calendar(app, now: datetime, report: SweepReport) -> None:
     """Reload the calendar when its files changed (or on this process's first sweep) and
     recompute the due times of live clocks. An invalid edit is logged; the calendar in use stays."""
-    fingerprint = calendar_fingerprint(app.settings)
+    from intake.web.overrides import fingerprint as console_fingerprint
+
+    fingerprint = calendar_fingerprint(app.settings) + console_fingerprint(app.engine)   # + the console's days
     if fingerprint == app.calendar_fingerprint:
         return
     first = app.calendar_fingerprint is None
