@@ -34,6 +34,46 @@ class StorageSettings:
     path: Path = Path("var/store")
     max_attachment_bytes: int = 25 * 1024 * 1024   # a bigger part is stored but kept aside (not read)
     max_attachments: int = 20                      # parts beyond this many are kept aside too
+    key_file: Path | None = None                   # AES-GCM keys of the store (intake.adapters.keyring)
+    encrypt: bool = True                           # false: new files in clear (old sealed ones still read)
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """``[retention]``: years a closed case's personal data is kept, per category (intake.stages.purge).
+
+    Counted, as public records are (공공기록물 관리에 관한 법률 시행령 제26조), from 1 January of the
+    year after the case was closed. Defaults: README, "Personal data"."""
+
+    default_years: int = 5
+    unregistered_years: int = 1      # spam, auto-replies, bounces: messages that became no case
+    categories: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RETENTION_YEARS))
+
+
+# Conservative defaults after 시행령 별표 1 (보존기간별 책정 기준): permits, approvals and certificates
+# 10 years; consultations and corrections 5; simple enquiries, training and suggestions 3.
+DEFAULT_RETENTION_YEARS = {
+    "trade-approval-review": 10, "visit-certificate": 10, "vehicle-permit": 10,
+    "consulting-trade": 5, "consulting-humanitarian": 5, "correction-request": 5,
+    "information": 3, "training": 3, "suggestion": 3, "general": 3,
+}
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """``[metrics]``: the Prometheus endpoint (intake.adapters.metrics_http); "" = off."""
+
+    listen: str = "127.0.0.1:9464"
+    stale_seconds: int = 600         # /healthz fails when a loop has not completed a cycle for this long
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """``[alerts]``: mail to ``[processing] admin_addresses`` (intake.stages.alerts)."""
+
+    outage_minutes: int = 15         # IMAP or SMTP unreachable this long
+    backlog_minutes: int = 60        # oldest pending message or unsent mail older than this
+    repeat_minutes: int = 60         # a condition that cleared is not raised again sooner
 
 
 @dataclass(frozen=True)
@@ -115,6 +155,9 @@ class Settings:
     roster: StaffRoster
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     fax: FaxSettings = field(default_factory=FaxSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @property
     def config_dir(self) -> Path:
@@ -260,7 +303,8 @@ def _sqlite_url_resolved(url: str, base: Path) -> str:
     return url
 
 
-TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax"}
+TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax",
+             "retention", "metrics", "alerts"}
 
 
 def _hh_mm(v: Any) -> str | None:
@@ -336,11 +380,13 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     db = _Section(path, "database", data.get("database"), errors, {"url"})
     database = DatabaseSettings(url=_sqlite_url_resolved(db.get("url", str, DatabaseSettings().url, _db_url), base))
 
-    st = _Section(path, "storage", data.get("storage"), errors, {"path", "max_attachment_bytes", "max_attachments"})
-    dst = StorageSettings()
-    storage = StorageSettings(path=st.path("path", Path("var/store"), base),
-                              max_attachment_bytes=st.get("max_attachment_bytes", int, dst.max_attachment_bytes, _positive),
-                              max_attachments=st.get("max_attachments", int, dst.max_attachments, _positive))
+    storage = _storage_settings(_Section(path, "storage", data.get("storage"), errors,
+                                         set(StorageSettings.__dataclass_fields__)), base, require_secrets)
+    retention = _retention_settings(_Section(path, "retention", data.get("retention"), errors,
+                                             set(RetentionSettings.__dataclass_fields__)))
+    metrics = _metrics_settings(_Section(path, "metrics", data.get("metrics"), errors,
+                                         set(MetricsSettings.__dataclass_fields__)))
+    alerts = _alert_settings(_Section(path, "alerts", data.get("alerts"), errors, set(AlertSettings.__dataclass_fields__)))
 
     fax = _fax_settings(_Section(path, "fax", data.get("fax"), errors, set(FaxSettings.__dataclass_fields__)))
 
@@ -382,7 +428,58 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         raise ConfigErrors(errors)
     return Settings(config_file=path, organization=organization, imap=imap, smtp=smtp, database=database,
                     storage=storage, templates=templates, processing=processing, roster=roster,
-                    reminders=reminders, fax=fax)
+                    reminders=reminders, fax=fax, retention=retention, metrics=metrics, alerts=alerts)
+
+
+def _storage_settings(st: "_Section", base: Path, require_secrets: bool) -> StorageSettings:
+    """Encryption is on unless ``encrypt = false`` is written: then a key file is required, and
+    (when secrets are checked) it must exist, be private and hold keys."""
+    from intake.adapters.keyring import key_file_problem
+
+    d = StorageSettings()
+    storage = StorageSettings(path=st.path("path", Path("var/store"), base),
+                              max_attachment_bytes=st.get("max_attachment_bytes", int, d.max_attachment_bytes, _positive),
+                              max_attachments=st.get("max_attachments", int, d.max_attachments, _positive),
+                              key_file=st.path("key_file", None, base), encrypt=st.get("encrypt", bool, d.encrypt))
+    if storage.encrypt and storage.key_file is None:
+        st.errors.append(ConfigError(st.file, st.key("key_file"), "is required while encryption is on (the default): "
+                                     "name a key file and create it with `intake store init-key`, "
+                                     "or write encrypt = false"))
+    elif storage.key_file is not None and require_secrets:
+        problem = key_file_problem(storage.key_file)
+        if problem:
+            st.errors.append(ConfigError(st.file, st.key("key_file"), problem))
+    return storage
+
+
+def _retention_settings(rt: "_Section") -> RetentionSettings:
+    d = RetentionSettings()
+    years = rt.get("categories", dict, {})
+    bad = {k: v for k, v in years.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1}
+    if bad:
+        rt.errors.append(ConfigError(rt.file, rt.key("categories"), f"years must be whole numbers >= 1, got {bad!r}"))
+        years = {}
+    return RetentionSettings(default_years=rt.get("default_years", int, d.default_years, _positive),
+                             unregistered_years=rt.get("unregistered_years", int, d.unregistered_years, _positive),
+                             categories={**DEFAULT_RETENTION_YEARS, **years})
+
+
+def _metrics_settings(mt: "_Section") -> MetricsSettings:
+    d = MetricsSettings()
+
+    def host_port(v: str) -> str | None:
+        host, _, port = v.rpartition(":")
+        ok = v == "" or (host and port.isdigit() and 0 < int(port) < 65536)
+        return None if ok else f'must be "host:port" (or "" for no endpoint), got {v!r}'
+
+    return MetricsSettings(listen=mt.get("listen", str, d.listen, host_port),
+                           stale_seconds=mt.get("stale_seconds", int, d.stale_seconds, _positive))
+
+
+def _alert_settings(al: "_Section") -> AlertSettings:
+    d = AlertSettings()
+    return AlertSettings(**{name: al.get(name, int, getattr(d, name), _positive)
+                            for name in AlertSettings.__dataclass_fields__})
 
 
 def _fax_settings(fx: "_Section") -> FaxSettings:

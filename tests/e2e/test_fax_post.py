@@ -338,7 +338,7 @@ def test_attachment_limits_archives_and_hostile_names(tmp_path, dovecot, smtp_si
                                                   "application/zip", "text/plain", "text/plain"]
         for a, (payload, _, _) in zip(atts, files):
             path = Path(a.path).resolve()
-            assert path.is_relative_to(store) and path.read_bytes() == payload
+            assert path.is_relative_to(store) and env.app().store.read(path) == payload
             assert a.sha256 == hashlib.sha256(payload).hexdigest()
         report_files = json.loads(row.ocr_report)
         assert [f["file"] for f in report_files] == ["page.pdf", "big.tif"], "the zip 'PDF' is not a page"
