@@ -26,6 +26,7 @@ from intake.domain.attachments import AttachmentLimits, is_page, plan_attachment
 from intake.domain.fax_gateway import gateway_address, same_number
 from intake.domain.outgoing import Envelope, FileAttachment, attach_file, compose, new_message_id, one_line
 from intake.domain.pii import mask_rrn
+from intake.domain.redact import masked_rendered
 from intake.domain.records import (
     Attachment, CaseFacts, Channel, Department, MessageDecision, ParsedMail, RenderedMail, Route,
 )
@@ -164,11 +165,11 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
     customer_name = (decision.contact.name if decision.contact and decision.contact.name else mail.from_name) or ""
     values = dict(
         ref=ref, status="open", channel=decision.channel.channel.value, category=cls.category,
-        department=handler.department, handler_id=handler.id, subject=decision.subject[:2000] or "(제목 없음)",
+        department=handler.department, handler_id=handler.id, subject=mask_rrn(decision.subject)[:2000] or "(제목 없음)",
         customer_name=customer_name[:255], customer_address=decision.reply_to,
         customer_phone=decision.phone, customer_fax=decision.channel.fax_number,
         language=decision.language, pii=decision.pii, received_at=received, registered_at=now,
-        policy=policy_id, due_at=due, text=decision.body, task_token=new_token(),
+        policy=policy_id, due_at=due, text=mask_rrn(decision.body), task_token=new_token(),
         preferred_reply=decision.contact.preferred_reply if decision.contact else None,
         evidence=json.dumps({"classification": [e.__dict__ for e in cls.evidence],
                              "route": route.reason, "confidence": cls.confidence,
@@ -336,7 +337,7 @@ def enqueue(session: Session, app, case: Case | None, purpose: str, template: st
     A Core insert on the session's connection (executed at once, so later queries in the
     transaction see it), not an ORM object: outbox rows are never changed through the
     session, and the unit of work's flush of each was a large share of a new case's time."""
-    rendered = app.templates.render(template, context, language=language)
+    rendered = masked_rendered(app.templates.render(template, context, language=language))
     record_template_version(session, app, rendered, language, now)
     if case is not None and case.task_token and replies.message_spec(template).audience == replies.STAFF:
         # Staff mail about a case carries its task token: a reply from the handler is a command.
