@@ -33,7 +33,7 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from intake.commands import cases, deadline, evaluate, inspect, store, templates
+    from intake.commands import cases, deadline, evaluate, inspect, privacy, store, templates
 
     parser = argparse.ArgumentParser(prog="intake", description="E-mail, fax and post intake daemon")
     _config_arg(parser)
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     cases.register(sub)
     evaluate.register(sub)
     store.register(sub)
+    privacy.register(sub)
     return parser
 
 
