@@ -30,6 +30,8 @@ from intake.parse_ahead import ParseAhead
 from intake.senders import ForkedSender, SenderPool
 from intake.stages.send import SendReport, deliver_due
 from intake.stages.sweep import SweepReport, sweep
+from intake.ops_runtime import start_ops
+from intake.stages.duties import daily_duties
 
 log = logging.getLogger("intake.daemon")
 
@@ -218,6 +220,7 @@ class Daemon:
         self.wake_sweep = threading.Event()
         self.page_reader = page_reader
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.ops = start_ops(app)          # progress, sd_notify, /metrics, /healthz (intake.ops_runtime)
 
     # -- loops --------------------------------------------------------
     def fetch_loop(self) -> None:
@@ -228,10 +231,12 @@ class Daemon:
                 try:
                     rep = fetch_once(self.app.engine, self.app.store, source, mailbox=s.mailbox,
                                      processed_mailbox=s.processed_mailbox, now=self.app.now())
+                    self.ops.tick("fetch")
                     if rep.registered:
                         self.wake_process.set()
                     source.wait_for_new(float(s.poll_seconds))
                 except Exception as exc:  # never let the fetch loop die
+                    self.ops.error("imap")
                     log.error("- fetch loop error: %s", exc, exc_info=True)
                     self.stop_event.wait(5)
         finally:
@@ -270,6 +275,7 @@ class Daemon:
                 self.wake_send.wait(10)
                 self.wake_send.clear()
                 pool.wake()
+                self.ops.tick("send")
         except Exception as exc:
             log.error("- send loop error: %s", exc, exc_info=True)
         finally:
@@ -283,7 +289,7 @@ class Daemon:
             if self.stop_event.is_set():
                 return
             try:
-                if sweep(self.app).queued:
+                if sweep(self.app).queued | daily_duties(self.app, self.app.now(), self.ops):
                     self.wake_send.set()
             except Exception as exc:
                 log.error("- sweep loop error: %s", exc, exc_info=True)
@@ -317,10 +323,12 @@ class Daemon:
         while not self.stop_event.is_set():
             self.stop_event.wait(1)
         log.info("- intake daemon stopping")
+        self.ops.stopping()
         self.scheduler.shutdown(wait=False)
         for ev in (self.wake_process, self.wake_ocr, self.wake_send, self.wake_sweep):
             ev.set()
         deadline = time.monotonic() + 15
         for t in threads:
             t.join(max(0.1, deadline - time.monotonic()))
+        self.ops.close()
         return 0

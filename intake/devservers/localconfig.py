@@ -94,6 +94,8 @@ retry_base_seconds = 1
 triage_staff = "park.jiyoung"
 admin_addresses = ["minsu.kim@example.org"]
 {extra}"""
+    if "[metrics]" not in extra:      # tests and the demo run side by side: no fixed port
+        text += '\n[metrics]\nlisten = ""\n'
     path = folder / "intake.toml"
     path.write_text(text, encoding="utf-8")
     return path
