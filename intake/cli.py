@@ -33,7 +33,7 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from intake.commands import cases, deadline, evaluate, inspect, privacy, store, templates
+    from intake.commands import backup, cases, deadline, evaluate, inspect, privacy, store, templates
 
     parser = argparse.ArgumentParser(prog="intake", description="E-mail, fax and post intake daemon")
     _config_arg(parser)
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     store.register(sub)
     privacy.register(sub)
+    backup.register(sub)
     return parser
 
 
