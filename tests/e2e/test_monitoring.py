@@ -78,6 +78,7 @@ def test_daemon_notifies_systemd_and_serves_metrics(tmp_path, dovecot, smtp_sink
         assert proc.wait(timeout=30) == 0
         drain()
         assert "STOPPING=1" in received
+        (tmp_path / "notify.txt").write_text("\n".join(received))
     finally:
         if proc.poll() is None:
             proc.kill()
