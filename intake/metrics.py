@@ -61,6 +61,10 @@ class DatabaseCollector:
             oldest = s.exec(select(func.min(Outbox.created_at)).where(Outbox.status.in_(("pending", "sending")))).one()
             yield GaugeMetricFamily("intake_outbox_oldest_unsent_seconds", "Age of the oldest unsent mail (0: none)",
                                     value=_age(now, oldest))
+            yield GaugeMetricFamily("intake_outbox_retrying", "Unsent mail the SMTP server refused or could not take "
+                                    "(pending with an error, waiting for a retry)", value=s.exec(
+                select(func.count()).select_from(Outbox).where(Outbox.status == "pending",
+                                                               Outbox.last_error.is_not(None))).one())
             pending = s.exec(select(func.min(InboundMessage.fetched_at)).where(
                 InboundMessage.stage.in_(("received", "ocr", "ocr-done")))).one()
             yield GaugeMetricFamily("intake_oldest_pending_message_seconds",

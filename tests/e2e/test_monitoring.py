@@ -67,6 +67,7 @@ def test_daemon_notifies_systemd_and_serves_metrics(tmp_path, dovecot, smtp_sink
         assert _metric(text, 'intake_cases{channel="email"') == 1
         assert _metric(text, 'intake_messages{kind="case",stage="done"}') == 1
         assert 'intake_errors_total{server="imap"} 0.0' in text
+        assert _metric(text, "intake_outbox_retrying ") == 0
         for name in ("intake_outbox_oldest_unsent_seconds", "intake_set_aside_messages", "intake_clocks_open",
                      "intake_processing_seconds_bucket", "intake_ack_latency_seconds_bucket",
                      "intake_ocr_page_seconds_bucket", "intake_oldest_pending_message_seconds"):
