@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from sqlalchemy.engine import Engine
 
+from intake.adapters.keyring import Keyring
 from intake.adapters.raw_store import RawStore
 from intake.adapters.sent_journal import SentJournal
 from intake.adapters.templates import TemplateStore
@@ -159,6 +160,13 @@ class App:
         self._calendars = {}
 
 
+def open_store(settings: Settings) -> RawStore:
+    """The raw store, sealing new files when ``[storage] encrypt`` (the default) is on."""
+    st = settings.storage
+    keyring = Keyring(st.key_file) if st.key_file is not None else None
+    return RawStore(Path(st.path), keyring=keyring, encrypt=st.encrypt)
+
+
 def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine | None = None,
               worker_id: str | None = None) -> App:
     rules = load_rules(settings)
@@ -167,7 +175,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, engine: Engine
     app = App(
         settings=settings,
         engine=engine or make_engine(settings.database.url),
-        store=RawStore(Path(settings.storage.path)),
+        store=open_store(settings),
         rules=rules,
         calendar_config=cal,
         policies=policies,

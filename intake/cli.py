@@ -31,7 +31,7 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from intake.commands import cases, deadline, evaluate, inspect, report, templates, web
+    from intake.commands import backup, cases, deadline, evaluate, inspect, privacy, report, store, templates, web
 
     parser = argparse.ArgumentParser(prog="intake", description="E-mail, fax and post intake daemon")
     _config_arg(parser)
@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     report.register(sub)
     web.register(sub)
+    store.register(sub)
+    privacy.register(sub)
+    backup.register(sub)
     return parser
 
 

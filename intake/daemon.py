@@ -109,6 +109,7 @@ class Daemon:
         from apscheduler.schedulers.background import BackgroundScheduler   # not loaded by run --once
 
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.ops = start_ops(app)          # progress, sd_notify, /metrics, /healthz (intake.ops_runtime)
 
     # -- loops --------------------------------------------------------
     def fetch_loop(self) -> None:
@@ -120,10 +121,12 @@ class Daemon:
                     self.fetching.set()
                     try:
                         self._woke("fetch", pipeline.fetch_pass(self.app, source))
+                        self.ops.tick("fetch")
                     finally:
                         self.fetching.clear()
                     source.wait_for_new(float(s.poll_seconds))
                 except Exception as exc:  # never let the fetch loop die
+                    self.ops.error("imap")
                     log.error("- fetch loop error: %s", exc, exc_info=True)
                     self.stop_event.wait(5)
         finally:
@@ -138,6 +141,7 @@ class Daemon:
                 return
             try:
                 self._woke(name, one_pass())
+                self.ops.tick(name)        # the watchdog and /healthz see progress, not a timer
             except Exception as exc:  # logged; the next wake-up tries again
                 log.error("- %s loop error: %s", name, exc, exc_info=True)
 
@@ -161,7 +165,7 @@ class Daemon:
         senders = senders_for(self.app)
         passes = {"process": lambda: pipeline.process_pass(self.app),
                   "ocr": lambda: pipeline.ocr_pass(self.app),
-                  "sweep": lambda: pipeline.sweep_pass(self.app),
+                  "sweep": lambda: pipeline.sweep_pass(self.app, self.ops),
                   "send": lambda: pipeline.send_pass(senders)}
         threads = [threading.Thread(target=self.fetch_loop, name="fetch", daemon=True)]
         threads += [threading.Thread(target=self.step_loop, args=(name, fn), name=name, daemon=True)
@@ -180,6 +184,7 @@ class Daemon:
         while not self.stop_event.wait(1):
             pass
         log.info("- intake daemon stopping")
+        self.ops.stopping()
         self.scheduler.shutdown(wait=False)
         for event in self.wake.values():
             event.set()
@@ -193,4 +198,5 @@ class Daemon:
             log.warning("- still busy at exit, left to the next start: %s", ", ".join(busy))
         if "send" not in busy:
             senders.close()
+        self.ops.close()
         return 0

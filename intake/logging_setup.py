@@ -7,7 +7,7 @@ the timestamp is left to journald and the level goes out as a ``<N>`` syslog
 prefix that journald turns into the entry's priority.
 
 No line carries a resident registration number (주민등록번호) in clear:
-``RrnMaskingFilter`` on the handler masks them (``YYMMDD-S******``) in the
+``RrnMaskingFilter`` on the handler masks them (``######-*******``) in the
 message, its arguments, the exception text and the stack.
 """
 

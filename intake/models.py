@@ -304,3 +304,37 @@ class SurveyOptOut(SQLModel, table=True):
 
 # The web console's tables (sign-in, sessions, template edits, roster and calendar changes).
 from intake.web import tables as _web_tables  # noqa: E402,F401  (registers them; migration 0007)
+
+# ------------------------------------------------------------------ operators and privacy (0008)
+
+
+class PurgeMark(SQLModel, table=True):
+    """A case or message whose personal data the retention purge removed (intake.stages.purge).
+
+    A row of its own rather than a column on the busy tables: written once per purged item, and
+    what is left of the item (dates, category, channel, clocks, audit event kinds) says the rest."""
+
+    __tablename__ = "purge_mark"
+    __table_args__ = (UniqueConstraint("case_id", name="uq_purge_mark_case"),
+                      UniqueConstraint("inbound_id", name="uq_purge_mark_inbound"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="intake_case.id")
+    inbound_id: Optional[int] = Field(default=None, foreign_key="inbound_message.id")
+    purged_at: datetime = Field(sa_column=_ts())
+    retention_years: int
+    counts: str = Field(sa_column=Column(Text, nullable=False))     # JSON: what was removed
+
+
+class AlertCondition(SQLModel, table=True):
+    """One episode of an operator alert (intake.stages.alerts): raised once, mailed once, until it clears."""
+
+    __tablename__ = "alert_condition"
+    __table_args__ = (Index("ix_alert_condition_key_cleared", "key", "cleared_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128)           # e.g. imap-unreachable, set-aside:17, overdue-away:42
+    raised_at: datetime = Field(sa_column=_ts())
+    cleared_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    detail: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    notice_id: Optional[int] = Field(default=None, foreign_key="notice.id")

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from intake.runner import RunReport, Stage, run_stage
 from intake.stages import ocr_stage, process
 from intake.stages.fetch import FetchReport, MailSource, fetch_once
+from intake.stages.duties import daily_duties
 from intake.stages.sweep import SweepReport, sweep
 
 if TYPE_CHECKING:
@@ -85,8 +86,11 @@ def ocr_pass(app: App) -> RunReport:
     return run_stage(app, OCR)
 
 
-def sweep_pass(app: App) -> SweepReport:
-    return sweep(app)
+def sweep_pass(app: App, ops=None) -> SweepReport:
+    """The charter clocks' timed mail, then the once-a-day duties (retention purge, operator alerts)."""
+    report = sweep(app)
+    report.queued += daily_duties(app, app.now(), ops)
+    return report
 
 
 def send_pass(senders: SenderPool) -> SendReport:

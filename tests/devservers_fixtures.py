@@ -32,7 +32,8 @@ from intake.devservers.certs import TlsCa, create_ca
 from intake.devservers.dovecot import PrivateDovecot
 from intake.devservers.smtp_sink import SmtpSink
 
-__all__ = ["tls_ca", "dovecot", "make_dovecot", "smtp_sink", "postgres_url", "fresh_postgres_url"]
+__all__ = ["tls_ca", "dovecot", "make_dovecot", "smtp_sink", "postgres_url", "fresh_postgres_url",
+           "second_fresh_postgres_url"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "INTAKE_TEST_POSTGRES_ADMIN_URL",
@@ -119,6 +120,13 @@ def postgres_url():
 @pytest.fixture
 def fresh_postgres_url():
     """A new, empty database for this test alone."""
+    with _fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def second_fresh_postgres_url():
+    """Another new, empty database for this test (a restore target)."""
     with _fresh_database() as url:
         yield url
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from intake.adapters.keyring import init_key_file
 from intake.errors import ConfigErrors
 from intake.settings import load_settings
 
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 def config_dir(tmp_path) -> Path:
     d = tmp_path / "config"
     shutil.copytree(REPO / "config", d)
+    init_key_file(d / "store.key")
     return d
 
 

@@ -12,6 +12,14 @@ names, and the renames are made durable. On Linux "made durable" is one
 commit instead of two ``fsync`` calls (file and folder) for every blob, which
 on a busy disk costs milliseconds each. Elsewhere, or when ``syncfs`` fails,
 each file and each folder is ``fsync``-ed as before.
+
+Encryption at rest (``intake.adapters.keyring``): with a keyring every blob is sealed with
+AES-256-GCM before it is written. Files keep the address of their PLAINTEXT's SHA-256: the
+database already holds that hash for every message and attachment (deduplication, evidence),
+so an encrypted name would hide nothing, and a rekey rewrites file contents only, never the
+paths stored in rows. The name is bound into the ciphertext, and a plaintext file (written
+before encryption was switched on, or with ``encrypt = false``) is read only if its bytes
+still hash to its name, so no file can be swapped or forged unnoticed.
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
+
+from intake.adapters.keyring import OVERHEAD, Keyring, SealedFileError, sealed_key_id
 
 log = logging.getLogger("intake.store")
 
@@ -40,11 +50,17 @@ def sha256_hex(data: bytes) -> str:
 
 
 class RawStore:
-    def __init__(self, root: Path, *, syncfs: Callable[[int], None] | None | bool = True):
+    def __init__(self, root: Path, *, syncfs: Callable[[int], None] | None | bool = True,
+                 keyring: Keyring | None = None, encrypt: bool | None = None):
         """``syncfs``: True = use the system's ``syncfs(2)`` where it exists; None/False = fsync
-        each file and folder; a callable = use it (tests)."""
+        each file and folder; a callable = use it (tests). ``keyring``: opens sealed files and,
+        unless ``encrypt`` is False, seals new ones."""
         self.root = Path(root)
         self._syncfs = system_syncfs() if syncfs is True else (syncfs or None)
+        self.keyring = keyring
+        self.encrypt = keyring is not None if encrypt is None else encrypt
+        if self.encrypt and keyring is None:
+            raise ValueError("an encrypting store needs a keyring")
 
     def _path(self, kind: str, digest: str, suffix: str) -> Path:
         return self.root / kind / digest[:2] / digest[2:4] / f"{digest}{suffix}"
@@ -63,21 +79,55 @@ class RawStore:
         return self._put_many("att", payloads, ".bin")
 
     def read(self, path: str | Path) -> bytes:
-        return Path(path).read_bytes()
+        """The plaintext of a store file (sealed or not); SealedFileError if it cannot be trusted."""
+        path = Path(path)
+        return self.open_bytes(path.read_bytes(), path.name)
+
+    def open_bytes(self, data: bytes, name: str) -> bytes:
+        if sealed_key_id(data) is not None:
+            if self.keyring is None:
+                raise SealedFileError(f"{name}: sealed, and no [storage] key_file is configured")
+            return self.keyring.open(data, name)
+        digest = name.split(".", 1)[0]
+        if len(digest) == 64 and sha256_hex(data) != digest:
+            raise SealedFileError(f"{name}: its content no longer matches its name")
+        return data
+
+    def files(self) -> Iterator[Path]:
+        """Every complete blob in the store (temporary files of an interrupted write are not)."""
+        for kind in ("raw", "att"):
+            folder = self.root / kind
+            if folder.is_dir():
+                yield from sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+    def reseal(self, path: Path) -> bool:
+        """Rewrite one file under the current key (or seal a plaintext one). False: nothing to do."""
+        data = path.read_bytes()
+        if self.keyring is None or sealed_key_id(data) == self.keyring.current.key_id:
+            return False
+        write_atomically(path, self.keyring.seal(self.open_bytes(data, path.name), path.name))
+        return True
 
     def _put_many(self, kind: str, datas: Sequence[bytes], suffix: str) -> list[StoredBlob]:
         blobs: list[StoredBlob] = []
         pending: dict[Path, bytes] = {}
+        if self.encrypt:
+            self.keyring.refresh()    # a rekey by another process: seal with its new key
         for data in datas:
             digest = sha256_hex(data)
             target = self._path(kind, digest, suffix)
             blobs.append(StoredBlob(digest, target, len(data)))
-            if target in pending or (target.exists() and target.stat().st_size == len(data)):
+            # A file under its hash name is complete (renamed into place); the size tells a
+            # sealed file from a plaintext one, so switching encryption on seals anew.
+            if target in pending or (target.exists() and target.stat().st_size == self._stored_size(len(data))):
                 continue
-            pending[target] = data
+            pending[target] = self.keyring.seal(data, target.name) if self.encrypt else data
         if pending:
             self._write_durably(pending)
         return blobs
+
+    def _stored_size(self, size: int) -> int:
+        return size + OVERHEAD if self.encrypt else size
 
     def _write_durably(self, files: dict[Path, bytes]) -> None:
         for target in files:

@@ -90,11 +90,15 @@ def main(argv: list[str] | None = None) -> int:
             print(result.stderr[-4000:], file=sys.stderr)
             return result.returncode
         report = demo_report(intake, base)
+        metrics = subprocess.run(intake + ["metrics"], capture_output=True, text=True)
+        (base / "metrics.txt").write_text(metrics.stdout, encoding="utf-8")
         sent = sorted((base / "sent").glob("*.eml"))
         print(f"\nThe {len(sent)} mails the SMTP server received are in {base / 'sent'}/ (one .eml each, with the "
               f"envelope in a .json beside it).\nThe daemon's log is {base / 'intake.log'}; "
               f"`.venv/bin/intake --config {config} cases list` lists the cases, "
-              f"`cases show REF` shows one with its evidence and audit trail.")
+              f"`cases show REF` shows one with its evidence and audit trail; the Prometheus metrics after the run "
+              f"are in {base / 'metrics.txt'} (`intake metrics`; the daemon serves them on [metrics] listen). "
+              f"The store is sealed with {config.parent / 'store.key'}.")
         print(f"The charter report of the demo's cases: {report}")
 
         print_console_link(intake)

@@ -48,6 +48,9 @@ def write_local_config(folder: Path, servers: LocalServers, *, database_url: str
     (folder / "imap-password").write_text(servers.imap_password + "\n", encoding="utf-8")
     (folder / "imap-password").chmod(0o600)
     ca = f"ca_file = {_q(servers.ca_file)}\n" if servers.ca_file else ""
+    if "key_file" not in storage_extra and "encrypt" not in storage_extra:
+        storage_extra = f'key_file = "store.key"\n{storage_extra}'
+        ensure_key_file(folder / "store.key")
     text = f"""# Generated for local servers by intake.devservers.localconfig
 [organization]
 name = "남북교류협력지원협회"
@@ -92,9 +95,19 @@ retry_base_seconds = 1
 triage_staff = "park.jiyoung"
 admin_addresses = ["minsu.kim@example.org"]
 {extra}"""
+    if "[metrics]" not in extra:      # tests and the demo run side by side: no fixed port
+        text += '\n[metrics]\nlisten = ""\n'
     path = folder / "intake.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def ensure_key_file(path: Path) -> None:
+    """A store key for a local config (kept when the folder is written again)."""
+    from intake.adapters.keyring import init_key_file
+
+    if not path.exists():
+        init_key_file(path)
 
 
 OFFLINE_SERVERS = LocalServers(imap_port=9, imap_security="none", imap_user="offline", imap_password="offline",

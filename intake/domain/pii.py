@@ -33,10 +33,12 @@ def contains_rrn(text: str) -> bool:
     return any(_valid(m) for m in _RRN.finditer(text or ""))
 
 
+MASK = "######-*******"
+
+
 def mask_rrn(text: str) -> str:
-    """Replace each valid 주민등록번호 with ``YYMMDD-S******``."""
+    """Replace each valid 주민등록번호 with ``######-*******``: birth date and sex are personal data
+    too, and a fixed mask keeps the text's length and shape."""
     def repl(m: re.Match) -> str:
-        if not _valid(m):
-            return m.group(0)
-        return f"{m.group(1)}{m.group(2)}{m.group(3)}-{m.group(4)}******"
+        return MASK if _valid(m) else m.group(0)
     return _RRN.sub(repl, text or "")

@@ -31,7 +31,8 @@ from intake.domain.reply_contexts import (  # noqa: F401  (re-exported: replies.
     phone_call_task_context, progress_notice_context, extension_notice_context, reply_relay_context,
     reminder_context, overdue_escalation_context, daily_digest_context, bounce_task_context,
     command_error_context, template_rejected_context, calendar_review_context, letter_context,
-    case_reassigned_context, decision_notice_context, survey_context, survey_recovery_context)
+    case_reassigned_context, decision_notice_context, survey_context, survey_recovery_context,
+    operator_alert_context)
 
 CUSTOMER = "customer"
 STAFF = "staff"
@@ -289,6 +290,13 @@ _spec("calendar-review", STAFF, "휴일 달력 점검 요청 (to the admins: the
       Variable("year", "점검할 연도 (int)", example=2027),
       Variable("reviewed_years", "점검을 마친 연도 (comma-separated; may be empty)", example="2025, 2026"),
       Variable("calendar_file", "달력 파일 경로", example="/etc/intake/calendar.toml"))
+_spec("operator-alert", STAFF, "운영 경보 (to the admins: a message set aside, a server unreachable, a backlog, "
+      "an overdue case whose handler is away)",
+      ORG, RECIPIENT_NAME,
+      Variable("condition", "경보 종류 id", example="imap-unreachable"),
+      Variable("title", "경보 제목", example="메일 서버(IMAP)에 20분째 연결하지 못하고 있습니다"),
+      Variable("since", "발생 시각 (KST, text)", example="2026-11-25 10:30"),
+      Variable("details", "세부 내용", "list", fields=(Field("line", "한 줄", "미발송 메일 3건"),)))
 _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply letter body)",
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),

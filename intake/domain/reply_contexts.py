@@ -307,6 +307,12 @@ def calendar_review_context(recipient_name: str, org: OrgFacts, year: int, revie
     }
 
 
+def operator_alert_context(recipient_name: str, org: OrgFacts, condition: str, title: str, since: str,
+                           details: Iterable[str]) -> dict:
+    return {"org": org_context(org), "recipient_name": recipient_name, "condition": condition, "title": title,
+            "since": since, "details": [{"line": _s(d)} for d in details]}
+
+
 def letter_context(case: CaseFacts, handler: StaffMember, department: Department,
                    org: OrgFacts, answer: str, letter_date: date) -> dict:
     ctx = _customer_base(case, handler, department, org)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
+from intake.domain.redact import masked_rendered
 from intake.domain import replies
 from intake.domain.outgoing import Envelope, FileAttachment, attach_file, compose, new_message_id
 from intake.domain.records import Channel, MessageDecision, RenderedMail
@@ -44,7 +45,7 @@ def enqueue(session: Session, app: App, case: Case | None, purpose: str, templat
     A Core insert on the session's connection (executed at once, so later queries in the
     transaction see it), not an ORM object: outbox rows are never changed through the
     session, and the unit of work's flush of each was a large share of a new case's time."""
-    rendered = app.templates.render(template, context, language=language)
+    rendered = masked_rendered(app.templates.render(template, context, language=language))
     record_template_version(session, app, rendered, language, now)
     if case is not None and case.task_token and replies.message_spec(template).audience == replies.STAFF:
         # Staff mail about a case carries its task token: a reply from the handler is a command.

@@ -29,6 +29,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from intake.domain.decide import as_follow_up, as_new_case, decide_message
+from intake.domain.pii import mask_rrn
 from intake.domain.threading_ import subject_matches
 from intake.domain.mailparse import parse_message
 from intake.domain.records import Channel, Kind, MessageDecision, ParsedMail
@@ -182,9 +183,10 @@ def _apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: 
     kind = decision.kind.kind
     row.kind = kind.value
     row.channel = decision.channel.channel.value
-    row.subject = mail.subject[:2000]
+    row.subject = mask_rrn(mail.subject)[:2000]
     row.from_address = (mail.from_address or "")[:320]
-    row.decision = json.dumps(decision_evidence(decision), ensure_ascii=False)
+    row.decision = mask_rrn(json.dumps(decision_evidence(decision), ensure_ascii=False))
+    row.page_text = mask_rrn(row.page_text) if row.page_text else row.page_text   # decided: no clear RRN kept
     audit(session, now, "received", inbound_id=row.id,
           detail={"kind": kind.value, "channel": row.channel, "from": row.from_address,
                   "staff": prepared.staff.kind if prepared.staff else None})

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlmodel import Session
 
+from intake.domain.pii import mask_rrn
 from intake.domain import replies
 from intake.domain.deadlines import due_time
 from intake.domain.records import Channel, Classification, MessageDecision, ParsedMail, Route, StaffMember
@@ -120,10 +121,10 @@ def _insert_case(session: Session, app: App, row: InboundMessage, mail: ParsedMa
     values = dict(
         ref=next_ref(session, received.year), status="open", channel=decision.channel.channel.value,
         category=cls.category, department=handler.department, handler_id=handler.id,
-        subject=decision.subject[:2000] or "(제목 없음)", customer_name=customer_name[:255],
+        subject=mask_rrn(decision.subject)[:2000] or "(제목 없음)", customer_name=customer_name[:255],
         customer_address=decision.reply_to, customer_phone=decision.phone, customer_fax=decision.channel.fax_number,
         language=decision.language, pii=decision.pii, received_at=received, registered_at=now,
-        policy=policy_id, due_at=due, text=decision.body, task_token=new_token(),
+        policy=policy_id, due_at=due, text=mask_rrn(decision.body), task_token=new_token(),
         preferred_reply=decision.contact.preferred_reply if decision.contact else None,
         evidence=json.dumps({"classification": [e.__dict__ for e in cls.evidence],
                              "route": route.reason, "confidence": cls.confidence,

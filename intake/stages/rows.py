@@ -10,6 +10,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
+from intake.domain.pii import mask_rrn
 from intake.models import AuditEvent, Case, Outbox
 
 
@@ -65,7 +66,7 @@ def audit_values(at: datetime, event: str, *, case_id: int | None = None, inboun
                  actor: str = "system", detail: dict | None = None) -> dict:
     """The column values of an audit event (for Core inserts outside the ORM)."""
     return dict(case_id=case_id, inbound_id=inbound_id, at=at, actor=actor, event=event,
-                detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None)
+                detail=mask_rrn(json.dumps(detail, ensure_ascii=False, default=str)) if detail else None)
 
 
 _OPEN_CASE_COUNTS = (select(Case.handler_id, func.count()).where(Case.status == "open")

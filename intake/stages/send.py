@@ -29,6 +29,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select as sa_select, update
 
 from intake.db import is_sqlite, transaction
 from intake.domain.outgoing import attach_original
+from intake.domain.redact import masked_message
 from intake.errors import PermanentDeliveryError, TemporaryDeliveryError
 from intake.models import AuditEvent, Case, Outbox
 from intake.stages.rows import audit, audit_values
@@ -188,7 +189,7 @@ Accepted = tuple[Claimed, datetime]
 
 def _message_bytes(app, item: Claimed) -> bytes:
     if item.attach_raw_path:
-        return attach_original(item.raw, app.store.read(item.attach_raw_path))
+        return attach_original(item.raw, masked_message(app.store.read(item.attach_raw_path)))
     return item.raw
 
 

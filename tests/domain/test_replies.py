@@ -46,6 +46,8 @@ def built_contexts() -> dict[str, dict]:
                                                            call_by=NOW + timedelta(days=2), kept_aside=KEPT_ASIDE),
         "progress-notice": replies.progress_notice_context(case, HANDLER, DEPT, ORG, "진행 중"),
         "calendar-review": replies.calendar_review_context("관리자", ORG, 2027, [2026], "calendar.toml"),
+        "operator-alert": replies.operator_alert_context("관리자", ORG, "backlog", "밀려 있습니다", "2026-11-25 10:30",
+                                                         ["미발송 메일: 2026-11-25 09:00부터"]),
         "extension-notice": replies.extension_notice_context(
             case, HANDLER, DEPT, ORG, previous_due_at=NOW, reason="협의 필요"),
         "reply-relay": replies.reply_relay_context(case, HANDLER, DEPT, ORG, "답변"),

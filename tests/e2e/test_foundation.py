@@ -204,7 +204,7 @@ def test_failing_message_is_kept_retried_and_set_aside(tmp_path, dovecot, smtp_s
     with env.session() as s:
         bad = s.exec(select(InboundMessage).where(InboundMessage.stage == "set-aside")).one()
         assert bad.attempts == 3 and "research" in bad.last_error
-        assert (tmp_path / "store").exists() and open(bad.raw_path, "rb").read() == sample_bytes("sample-005.eml")
+        assert (tmp_path / "store").exists() and env.app().store.read(bad.raw_path) == sample_bytes("sample-005.eml")
         assert len(s.exec(select(Case)).all()) == 1
     listing = env.run_cli("messages", "list", "--stage", "set-aside")
     assert listing.returncode == 0 and "set-aside" in listing.stdout
