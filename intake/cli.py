@@ -33,7 +33,7 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from intake.commands import cases, deadline, evaluate, inspect, templates
+    from intake.commands import cases, deadline, evaluate, inspect, templates, train
 
     parser = argparse.ArgumentParser(prog="intake", description="E-mail, fax and post intake daemon")
     _config_arg(parser)
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     templates.register(sub)
     cases.register(sub)
     evaluate.register(sub)
+    train.register(sub)
     return parser
 
 

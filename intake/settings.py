@@ -46,6 +46,14 @@ class FaxSettings:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """``[model]``: the text model file ``intake train`` writes and the decisions read (issue 15)."""
+
+    path: Path | None = None         # None = <storage path>/models/text-model.joblib
+    enabled: bool = True             # false = rules only, even when a model file exists
+
+
+@dataclass(frozen=True)
 class TemplateSettings:
     path: Path = Path("templates")
 
@@ -115,6 +123,11 @@ class Settings:
     roster: StaffRoster
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     fax: FaxSettings = field(default_factory=FaxSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+
+    @property
+    def model_path(self) -> Path:
+        return self.model.path or self.storage.path / "models" / "text-model.joblib"
 
     @property
     def config_dir(self) -> Path:
@@ -260,7 +273,8 @@ def _sqlite_url_resolved(url: str, base: Path) -> str:
     return url
 
 
-TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax"}
+TOP_LEVEL = {"organization", "imap", "smtp", "database", "storage", "templates", "processing", "reminders", "fax",
+             "model"}
 
 
 def _hh_mm(v: Any) -> str | None:
@@ -382,7 +396,12 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         raise ConfigErrors(errors)
     return Settings(config_file=path, organization=organization, imap=imap, smtp=smtp, database=database,
                     storage=storage, templates=templates, processing=processing, roster=roster,
-                    reminders=reminders, fax=fax)
+                    reminders=reminders, fax=fax,
+                    model=_model_settings(_Section(path, "model", data.get("model"), errors, {"path", "enabled"}), base))
+
+
+def _model_settings(md: "_Section", base: Path) -> ModelSettings:
+    return ModelSettings(path=md.path("path", None, base), enabled=md.get("enabled", bool, True))
 
 
 def _fax_settings(fx: "_Section") -> FaxSettings:
