@@ -23,6 +23,7 @@ What comes from where:
 from __future__ import annotations
 
 from intake.domain import charsets  # noqa: I001  (must come before any codec lookup)
+from intake.domain.header_repair import refold_bare_continuations
 
 import base64
 import binascii
@@ -550,7 +551,7 @@ def parse_message(raw: bytes, received_at: datetime) -> ParsedMail:
     _check_raw(raw)
     raw = bytes(raw)
     defects: list[str] = []
-    message = build_tree(strip_leading_junk(raw, defects), defects)
+    message = build_tree(refold_bare_continuations(strip_leading_junk(raw, defects), defects), defects)
     stdlib_defects(message, defects)
     hint = body_charset_hint(message, defects)
     senders = parse_addresses(_raw_headers_all(message, "from"), defects, "from", hint)
