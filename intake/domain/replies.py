@@ -276,6 +276,14 @@ _spec("calendar-review", STAFF, "휴일 달력 점검 요청 (to the admins: the
       Variable("year", "점검할 연도 (int)", example=2027),
       Variable("reviewed_years", "점검을 마친 연도 (comma-separated; may be empty)", example="2025, 2026"),
       Variable("calendar_file", "달력 파일 경로", example="/etc/intake/calendar.toml"))
+_spec("fax-gateway-new", STAFF, "새 팩스 게이트웨이 등록 요청 (to the admins, once per sender: a fax came from a "
+      "gateway not in channels.toml)",
+      ORG, RECIPIENT_NAME,
+      Variable("sender", "게이트웨이 발신 주소", example="noreply@mobilefax.co.kr"),
+      Variable("case_ref", "그 팩스로 등록된 접수번호", example="2026-001204"),
+      Variable("config_line", "channels.toml 에 추가할 내용", example="[[fax]]\nid = \"mobilefax-co-kr\""),
+      Variable("channels_file", "channels.toml 경로", example="/etc/intake/channels.toml"),
+      Variable("rules", "판단 근거 (rule ids)", example="channel.fax-any.subject, channel.fax-any.pages"))
 _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply letter body)",
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),
@@ -599,6 +607,12 @@ def template_rejected_context(recipient_name: str, org: OrgFacts, template: str,
         "serving_version": _s(serving_version),
         "problems": [{"file": f, "line": int(line), "message": m} for f, line, m in problems],
     }
+
+
+def fax_gateway_new_context(recipient_name: str, org: OrgFacts, sender: str, case_ref: str, config_line: str,
+                            channels_file: str, rules: Iterable[str]) -> dict:
+    return {"org": org_context(org), "recipient_name": recipient_name, "sender": sender, "case_ref": case_ref,
+            "config_line": config_line, "channels_file": channels_file, "rules": ", ".join(rules)}
 
 
 def calendar_review_context(recipient_name: str, org: OrgFacts, year: int, reviewed_years: Iterable[int],

@@ -210,6 +210,8 @@ def register_case(session: Session, app, row: InboundMessage, mail: ParsedMail, 
     fax_status, task_files = replies.fax_acknowledgement_status(), ()
     if decision.channel.channel is Channel.FAX:
         fax_status, task_files = acknowledge_by_fax(session, app, case, facts, handler, department, decision, now)
+        from intake.stages.gateway_notice import notify_new_gateway   # issue 15: tell admins once
+        notify_new_gateway(session, app, case, mail.from_address, decision.channel, now)
 
     # The handler's task.
     if decision.channel.channel is Channel.POST:

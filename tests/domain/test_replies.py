@@ -46,6 +46,8 @@ def built_contexts() -> dict[str, dict]:
                                                            call_by=NOW + timedelta(days=2), kept_aside=KEPT_ASIDE),
         "progress-notice": replies.progress_notice_context(case, HANDLER, DEPT, ORG, "진행 중"),
         "calendar-review": replies.calendar_review_context("관리자", ORG, 2027, [2026], "calendar.toml"),
+        "fax-gateway-new": replies.fax_gateway_new_context("관리자", ORG, "noreply@mobilefax.co.kr", "2026-001204",
+                                                           "[[fax]]", "channels.toml", ["channel.fax-any.pages"]),
         "extension-notice": replies.extension_notice_context(
             case, HANDLER, DEPT, ORG, previous_due_at=NOW, reason="협의 필요"),
         "reply-relay": replies.reply_relay_context(case, HANDLER, DEPT, ORG, "답변"),
