@@ -45,6 +45,9 @@ def register(subparsers) -> None:
     mr = ms.add_parser("retry", help="put a set-aside message back into processing")
     mr.add_argument("id", type=int)
     mr.set_defaults(handler=messages_retry)
+    from intake.commands.release import register_release
+
+    register_release(ms)      # messages release ID (issue 15: spam released by staff)
 
 
 def _engine(args):
@@ -151,6 +154,10 @@ def messages_retry(args: argparse.Namespace) -> int:
         s.add(row)
     print(f"message #{args.id} queued for processing again")
     return 0
+
+
+def actor_of(args: argparse.Namespace) -> str:
+    return _actor(args)
 
 
 def _actor(args: argparse.Namespace) -> str:

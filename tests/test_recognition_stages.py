@@ -1,4 +1,4 @@
-"""A fax from a gateway not in channels.toml: registered as a fax case, admins told once per sender."""
+"""Recognition stages (issue 15): an unconfigured fax gateway tells the admins once; staff release spam."""
 
 from __future__ import annotations
 
@@ -83,3 +83,36 @@ def test_unconfigured_gateway_is_a_fax_and_admins_are_told_once(app):
         assert "senders = ['^noreply@mobilefax\\.example$']" in line
         evidence = json.loads(s.get(Case, first.id).evidence)
         assert evidence["classification"]
+
+
+def test_released_spam_becomes_a_case_and_a_correction(app):
+    from intake.models import Correction
+    from intake.stages.release import ReleaseError, release_message
+    from intake.stages.training import corrected_case_examples
+
+    raw = mb.message([("From", "edu@leadership-academy.example"), ("Subject", mb.encoded_word("(광고) 교육 과정 안내", "utf-8")),
+                      ("Message-ID", "<ad-1@example>")],
+                     mb.text_part("공공기관 관리자 교육 과정 신청을 받습니다. 무료수신거부 080-123-4567", "utf-8", "base64"))
+    blob = app.store.put_message(raw)
+    with transaction(app.engine) as s:
+        row = InboundMessage(mailbox="INBOX", uidvalidity=1, uid=9, message_id=None, content_hash=blob.sha256,
+                             raw_path=str(blob.path), size=blob.size, received_at=RECEIVED,
+                             fetched_at=RECEIVED, next_attempt_at=RECEIVED)
+        s.add(row)
+        s.flush()
+        process.apply(s, app, row, process.prepare(process.parse(raw, row), row, s, app), RECEIVED)
+        row_id = row.id
+        assert row.stage == "quarantine" and row.case_id is None
+        assert not s.exec(select(Outbox)).all()             # quarantined spam is never acknowledged
+    with transaction(app.engine) as s:
+        case = release_message(s, app, row_id, "우리 교육 과정 문의입니다", "park.jiyoung", NOW)
+        assert case.category == "training"
+    with transaction(app.engine) as s:
+        assert s.get(InboundMessage, row_id).stage == "done"
+        corr = s.exec(select(Correction)).one()
+        assert (corr.kind, corr.from_value, corr.to_value, corr.actor) == ("release", "spam", "training", "park.jiyoung")
+        assert [o.purpose for o in s.exec(select(Outbox).order_by(Outbox.id))] == ["acknowledgement", "staff-task"]
+        examples = corrected_case_examples(s)
+        assert [(e.label, e.source.split()[-1]) for e in examples] == [("training", "release")]
+        with pytest.raises(ReleaseError, match="not quarantined"):
+            release_message(s, app, row_id, "again", "park.jiyoung", NOW)
