@@ -50,7 +50,7 @@ def load_rules(settings: Settings) -> DecisionRules:
     own_domains = {org.domain}
     spam_path = settings.config_path("spam.toml")
     try:
-        return DecisionRules.from_config(
+        rules = DecisionRules.from_config(
             own_addresses=frozenset(own),
             own_domains=frozenset(own_domains),
             channels=read_toml(settings.config_path("channels.toml")),
@@ -60,6 +60,22 @@ def load_rules(settings: Settings) -> DecisionRules:
         )
     except ConfigError as exc:
         raise ConfigErrors([exc]) from None
+    return with_text_model(rules, settings)
+
+
+def with_text_model(rules: DecisionRules, settings: Settings) -> DecisionRules:
+    """The rules plus the text model file ``intake train`` wrote, when there is one (issue 15)."""
+    from dataclasses import replace
+
+    from intake.adapters.model_store import ModelFileError, load
+
+    if not settings.model.enabled:
+        return rules
+    try:
+        model = load(settings.model_path)
+    except ModelFileError as exc:
+        raise ConfigErrors([ConfigError(str(settings.config_file), "model.path", str(exc))]) from None
+    return replace(rules, text_model=model) if model is not None else rules
 
 
 def load_calendar(settings: Settings) -> tuple[CalendarConfig, Mapping[str, DeadlinePolicy]]:

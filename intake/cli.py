@@ -31,7 +31,8 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from intake.commands import backup, cases, deadline, evaluate, inspect, privacy, report, store, templates, web
+    from intake.commands import (backup, cases, deadline, evaluate, inspect, privacy, report, store, templates,
+                                 train, web)
 
     parser = argparse.ArgumentParser(prog="intake", description="E-mail, fax and post intake daemon")
     _config_arg(parser)
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.register(sub)
     privacy.register(sub)
     backup.register(sub)
+    train.register(sub)
     return parser
 
 

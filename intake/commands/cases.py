@@ -47,6 +47,9 @@ def register(subparsers) -> None:
     mr = ms.add_parser("retry", help="put a set-aside message back into processing")
     mr.add_argument("id", type=int)
     mr.set_defaults(handler=messages_retry)
+    from intake.commands.release import register_release
+
+    register_release(ms)      # messages release ID (issue 15: spam released by staff)
 
 
 def _engine(args):

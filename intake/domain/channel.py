@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from intake.domain.contacts import normalize_kr_number
+from intake.domain.fax_detect import caller_from_gateway, detect_fax_gateway, normalise_caller
 from intake.domain.records import Channel, ChannelDecision, Evidence, ParsedMail
 from intake.errors import ConfigError
 
@@ -105,7 +106,7 @@ def _fax_number_from_text(text: str) -> str | None:
     for line in first:
         m = re.search(r"\bfrom\s*[:：]?\s*([+\d][\d\s().\-]{6,}?\d)(?=\s{2,}|\s*[A-Za-z가-힣]|$)", line, re.IGNORECASE)
         if m:
-            return normalize_kr_number(m.group(1))
+            return normalise_caller(m.group(1))
     return None
 
 
@@ -145,16 +146,39 @@ def decide_channel(mail: ParsedMail, rules: ChannelRules, *, page_text: str | No
                 number = _number_from(subject_match)
                 if number:
                     ev.append(Evidence("channel.fax-number.subject", f"caller number {number} from subject"))
-            if not number and page_text:
-                number = _fax_number_from_text(page_text)
-                if number:
-                    ev.append(Evidence("channel.fax-number.page-header", f"caller number {number} from the fax header line"))
             if not number:
-                for a in mail.attachments:
-                    m = re.search(r"(?<!\d)(0\d{8,10})(?!\d)", a.filename or "")
-                    if m and normalize_kr_number(m.group(1)):
-                        number = normalize_kr_number(m.group(1))
-                        ev.append(Evidence("channel.fax-number.filename", f"caller number {number} from {a.filename}"))
-                        break
+                number = fax_number_fallbacks(mail, page_text, ev)
         return ChannelDecision(rule.channel, number, tuple(ev))
+    guess = detect_fax_gateway(mail)
+    if guess is not None:
+        ev = list(guess.evidence)
+        ev.append(Evidence("channel.fax-any.unconfigured",
+                           f"fax from {guess.sender or 'an unknown sender'}, a gateway not in channels.toml "
+                           f"(score {guess.score:.1f})", guess.score))
+        return ChannelDecision(Channel.FAX, fax_number_fallbacks(mail, page_text, ev), tuple(ev))
     return ChannelDecision(Channel.EMAIL, None, (Evidence("channel.email", "no fax or scanner rule matched"),))
+
+
+def fax_number_fallbacks(mail: ParsedMail, page_text: str | None, ev: list[Evidence]) -> str | None:
+    """The caller number when the gateway subject rule gave none: the gateway's words (headers,
+    subject, body), the page's fax header line, then the attachment name; evidence says which."""
+    caller = caller_from_gateway(mail)
+    if caller.number:
+        ev.append(Evidence("channel.fax-number.gateway", f"caller number {caller.number} ({caller.where})"))
+        return caller.number
+    if page_text:
+        number = _fax_number_from_text(page_text)
+        if number:
+            ev.append(Evidence("channel.fax-number.page-header", f"caller number {number} from the fax header line"))
+            return number
+    if caller.no_caller_id:
+        ev.append(Evidence("channel.fax-number.none", f"the gateway reports no caller ID ({caller.where}); "
+                                                       "the fax cannot be answered by fax"))
+        return None
+    for a in mail.attachments:
+        m = re.search(r"(?<!\d)(0\d{8,10})(?!\d)", a.filename or "")
+        if m and normalize_kr_number(m.group(1)):
+            number = normalize_kr_number(m.group(1))
+            ev.append(Evidence("channel.fax-number.filename", f"caller number {number} from {a.filename}"))
+            return number
+    return None

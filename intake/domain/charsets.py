@@ -46,6 +46,8 @@ SUPERSET_LABELS: dict[str, str] = {
 }
 
 FALLBACK_CODECS: tuple[str, ...] = ("utf-8", "cp949")
+# A Japanese message (its body or headers labelled so) often has raw Shift_JIS bytes in a header.
+_JAPANESE = ("iso2022_jp", "shift_jis", "euc_jp", "cp932", "iso2022_jp_2", "shift_jis_2004", "euc_jis_2004")
 
 
 def normalize_label(label: str | None) -> str:
@@ -152,6 +154,8 @@ def _fallbacks(hint: str | None) -> tuple[str, ...]:
     hinted = codec_for(hint) if hint else None
     if not hinted or hinted in FALLBACK_CODECS or hinted == "ascii":
         return FALLBACK_CODECS
+    if hinted in _JAPANESE:
+        return ("utf-8", "cp932", hinted, "cp949")
     return ("utf-8", hinted, "cp949")
 
 

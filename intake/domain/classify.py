@@ -188,6 +188,27 @@ def _as_fields(text_fields: TextFields | Mapping[str, Any]) -> TextFields:
     )
 
 
+def mark_keyword(text: str, pattern: str, covered: bytearray) -> tuple[bool, int]:
+    """Whether ``pattern`` occurs in ``text`` somewhere not already covered by a longer keyword;
+    marks its occurrences as covered. Returns (hit, steps): steps counts the characters looked at
+    after each find, so the work is linear in the text (len(pattern) per occurrence), not in the
+    square of the number of hits as a list of covered intervals would be."""
+    hit = False
+    steps = 0
+    n = len(pattern)
+    if not n:
+        return False, 0
+    start = text.find(pattern)
+    while start >= 0:
+        end = start + n
+        steps += n
+        if not hit and 0 in covered[start:end]:
+            hit = True
+        covered[start:end] = b"\x01" * n
+        start = text.find(pattern, start + 1)
+    return hit, steps
+
+
 def score_all(text_fields: TextFields | Mapping[str, Any], rules: CategoryRules) -> dict[str, tuple[float, list[Evidence]]]:
     tf = _as_fields(text_fields)
     raw = {"subject": tf.subject, "body": tf.body, "ocr": tf.ocr, "attachments": "\n".join(tf.attachments)}
@@ -202,21 +223,14 @@ def score_all(text_fields: TextFields | Mapping[str, Any], rules: CategoryRules)
         # keyword of the same category already matched ("방북증명서" does not
         # also score "방북").
         kws = sorted((r for r in cat.rules if r.kind == "kw"), key=lambda r: -len(r.pattern))
-        covered: dict[str, list[tuple[int, int]]] = {f: [] for f in FIELDS}
+        masks: dict[str, bytearray] = {}
         for rule in kws + [r for r in cat.rules if r.kind == "re"]:
             for fname in rule.fields:
                 if not raw[fname]:
                     continue
                 if rule.kind == "kw":
-                    hit = False
-                    text, pat = norm[fname], rule.pattern
-                    start = text.find(pat)
-                    while start >= 0:
-                        end = start + len(pat)
-                        if not any(a <= start and end <= b for a, b in covered[fname]):
-                            hit = True
-                            covered[fname].append((start, end))
-                        start = text.find(pat, start + 1)
+                    mask = masks.setdefault(fname, bytearray(len(norm[fname])))
+                    hit, _steps = mark_keyword(norm[fname], rule.pattern, mask)
                 else:
                     hit = bool(rule.compiled.search(low[fname]))
                 if hit:

@@ -18,6 +18,7 @@ from intake.domain.kinds import SpamRules, decide_kind, load_spam_rules
 from intake.domain.language import detect_language
 from intake.domain.pii import contains_rrn, mask_rrn
 from intake.domain.records import Channel, Evidence, Kind, KindDecision, MessageDecision, ParsedMail
+from intake.domain.textmodel import combine, model_text, rule_scores
 from intake.domain.threading_ import extract_refs, strip_reply_prefixes
 
 KnownIds = Callable[[str], "str | None"]
@@ -32,6 +33,7 @@ class DecisionRules:
     channel_rules: ChannelRules
     category_rules: CategoryRules
     own_domains: frozenset[str] = frozenset()     # our staff's domain (forwards, quoted acks)
+    text_model: Any = None                        # a textmodel.TextModel, or None (rules only)
 
     @classmethod
     def from_config(
@@ -183,7 +185,7 @@ def decide_message(
             attachments=tuple(a.original_filename or a.filename for a in mail.attachments),
             sender=(reply_to or mail.from_address or ""),
         )
-        classification = classify(fields, rules.category_rules)
+        classification = classify_case(fields, rules)
     request_subject = page_title(body) if paper else strip_reply_prefixes(mail.subject or "")
 
     # Language: of what the sender wrote (quoted text and our reply subject excluded).
@@ -202,6 +204,18 @@ def decide_message(
     )
 
 
+def classify_case(fields: TextFields, rules: DecisionRules):
+    """The rules' category, weighed with the text model when one is loaded (textmodel.combine)."""
+    result = classify(fields, rules.category_rules)
+    if rules.text_model is None:
+        return result
+    verdict = rules.text_model.predict(model_text(fields.subject, fields.body or fields.ocr))
+    top, second = rule_scores(result)
+    known = {c.id for c in rules.category_rules.categories}
+    return combine(result, verdict, top, second,
+                   lambda cid: rules.category_rules.category(cid).department, known)
+
+
 def as_new_case(mail: ParsedMail, decision: MessageDecision, rules: DecisionRules, reason: str) -> MessageDecision:
     """Turn a follow-up whose case is unknown into a new case (the request must not be lost)."""
     paper = decision.channel.channel in (Channel.FAX, Channel.POST)
@@ -216,7 +230,7 @@ def as_new_case(mail: ParsedMail, decision: MessageDecision, rules: DecisionRule
     if decision.contact is None:
         decision = replace(decision, contact=extract_contact(decision.body, own_addresses=rules.own_addresses,
                                                              own_domains=rules.own_domains))
-    return replace(decision, kind=kind, classification=classify(fields, rules.category_rules))
+    return replace(decision, kind=kind, classification=classify_case(fields, rules))
 
 
 def as_follow_up(decision: MessageDecision, case_ref: str, why: str) -> MessageDecision:

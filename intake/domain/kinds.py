@@ -24,7 +24,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from intake.domain.autoreply_text import extra_auto_reply_score, without_receipt_wording
 from intake.domain.records import Evidence, Kind, KindDecision, ParsedMail
+from intake.domain.spam_signals import (DEFAULT_FAMILIES, SpamFamily, family_hits, forged_own_domain, load_families,
+                                        lookalike_domain, upstream_verdict)
 from intake.domain.threading_ import extract_refs, find_case_ref
 from intake.errors import ConfigError
 
@@ -52,6 +55,8 @@ class SpamRules:
     impersonation_terms: tuple[str, ...] = ()
     impersonation_weight: float = 4.0
     threshold: float = 4.0
+    families: tuple[SpamFamily, ...] = ()
+    lookalike_weight: float = 3.0
 
     @classmethod
     def default(cls) -> "SpamRules":
@@ -84,6 +89,8 @@ DEFAULT_SPAM_RULES: dict[str, Any] = {
         "금융감독원", "은행보안", "계정보안", "irs", "taxrefund", "accountsuspended",
     ],
     "impersonation_weight": 4.0,
+    "lookalike_weight": 3.0,
+    "families": DEFAULT_FAMILIES,
 }
 
 
@@ -141,11 +148,17 @@ def load_spam_rules(data: Mapping[str, Any], file: str = "config/spam.toml") -> 
         impersonation_terms=tuple(_norm(t) for t in strs("impersonation_terms")),
         impersonation_weight=num("impersonation_weight", 4.0),
         threshold=num("threshold", 4.0),
+        families=load_families(data.get("families", []), file, _norm),
+        lookalike_weight=num("lookalike_weight", 3.0),
     )
 
 
-def spam_score(mail: ParsedMail, rules: SpamRules) -> tuple[float, list[Evidence]]:
+def spam_score(mail: ParsedMail, rules: SpamRules,
+               own_domains: frozenset[str] = frozenset()) -> tuple[float, list[Evidence]]:
     ev: list[Evidence] = []
+    verdict = upstream_verdict(mail) or forged_own_domain(mail, own_domains)
+    if verdict is not None:
+        return verdict.score, [verdict]
     flag = (mail.header("x-spam-flag") or "").strip().lower()
     status = (mail.header("x-spam-status") or "").strip().lower()
     if flag.startswith("yes") or status.startswith("yes"):
@@ -172,6 +185,10 @@ def spam_score(mail: ParsedMail, rules: SpamRules) -> tuple[float, list[Evidence
         if pat.search(sender):
             total += w
             ev.append(Evidence(f"kind.spam.sender:{pat.pattern}", f"sender {sender}", w))
+    for hit in family_hits(norm, rules.families) + [lookalike_domain(mail, own_domains, rules.lookalike_weight)]:
+        if hit is not None:
+            total += hit.score
+            ev.append(hit)
     domain = sender.rsplit("@", 1)[-1]
     if domain in rules.free_mail_domains:
         terms = [t for t in rules.impersonation_terms if t in _norm(subject)]
@@ -485,7 +502,10 @@ def auto_reply_text_score(subject: str, text: str) -> tuple[float, list[Evidence
             body_hits += 1
             ev.append(Evidence("kind.auto.text", f"text says {bm.group(0)!r}", 1))
     score += body_hits
-    negatives = len(_AR_NEGATIVE.findall(body)) + (0 if m else len(_AR_NEGATIVE.findall(subject)))
+    # Our own acknowledgement's subject ("... 문의 접수 안내") and a receipt's "문의하신 내용이 접수되었습니다"
+    # are not the sender asking anything.
+    negatives = (len(_AR_NEGATIVE.findall(without_receipt_wording(body)))
+                 + (0 if m or extract_refs(subject) else len(_AR_NEGATIVE.findall(subject))))
     if negatives:
         penalty = min(3.0, 1.5 * negatives)
         score -= penalty
@@ -543,7 +563,7 @@ def decide_kind(
                             failed_recipient=recipient, bounce_status=status)
 
     # 3. spam
-    sscore, sev = spam_score(mail, spam_rules)
+    sscore, sev = spam_score(mail, spam_rules, frozenset(a.rsplit("@", 1)[-1] for a in own if "@" in a))
     if sscore >= spam_rules.threshold:
         return KindDecision(Kind.SPAM, tuple(sev) + (Evidence("kind.spam.score", f"{sscore:.1f} >= {spam_rules.threshold}", sscore),))
 
@@ -551,6 +571,8 @@ def decide_kind(
     hev = _auto_reply_headers(mail)
     hscore = sum(e.score for e in hev)
     tscore, tev_auto = auto_reply_text_score(mail.subject, mail.text)
+    xscore, xev = extra_auto_reply_score(mail.subject, mail.text)
+    tscore, tev_auto = tscore + xscore, tev_auto + xev
     if hscore >= 10 or (hscore >= 3 and tscore >= 1) or tscore >= AUTO_TEXT_THRESHOLD or (hscore >= 2 and tscore >= 2):
         ref, thr = find_case_ref(mail, known_message_ids)
         return KindDecision(Kind.AUTO_REPLY, tuple(hev + [e for e in tev_auto if e.score]) + thr, case_ref=ref)

@@ -24,6 +24,7 @@ The helpers once defined here are still importable from here.
 from __future__ import annotations
 
 from intake.domain import charsets  # noqa: F401,I001  (must come before any codec lookup)
+from intake.domain.header_repair import refold_bare_continuations
 
 import email
 import email.parser
@@ -114,7 +115,7 @@ def parse_message(raw: bytes, received_at: datetime) -> ParsedMail:
     _check_raw(raw)
     raw = bytes(raw)
     defects: list[str] = []
-    message = build_tree(strip_leading_junk(raw, defects), defects)
+    message = build_tree(refold_bare_continuations(strip_leading_junk(raw, defects), defects), defects)
     stdlib_defects(message, defects)
     hint = body_charset_hint(message, defects)
     senders = parse_addresses(raw_headers_all(message, "from"), defects, "from", hint)

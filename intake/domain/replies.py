@@ -32,7 +32,7 @@ from intake.domain.reply_contexts import (  # noqa: F401  (re-exported: replies.
     reminder_context, overdue_escalation_context, daily_digest_context, bounce_task_context,
     command_error_context, template_rejected_context, calendar_review_context, letter_context,
     case_reassigned_context, decision_notice_context, survey_context, survey_recovery_context,
-    operator_alert_context)
+    operator_alert_context, fax_gateway_new_context)
 
 CUSTOMER = "customer"
 STAFF = "staff"
@@ -297,6 +297,14 @@ _spec("operator-alert", STAFF, "운영 경보 (to the admins: a message set asid
       Variable("title", "경보 제목", example="메일 서버(IMAP)에 20분째 연결하지 못하고 있습니다"),
       Variable("since", "발생 시각 (KST, text)", example="2026-11-25 10:30"),
       Variable("details", "세부 내용", "list", fields=(Field("line", "한 줄", "미발송 메일 3건"),)))
+_spec("fax-gateway-new", STAFF, "새 팩스 게이트웨이 등록 요청 (to the admins, once per sender: a fax came from a "
+      "gateway not in channels.toml)",
+      ORG, RECIPIENT_NAME,
+      Variable("sender", "게이트웨이 발신 주소", example="noreply@mobilefax.co.kr"),
+      Variable("case_ref", "그 팩스로 등록된 접수번호", example="2026-001204"),
+      Variable("config_line", "channels.toml 에 추가할 내용", example="[[fax]]\nid = \"mobilefax-co-kr\""),
+      Variable("channels_file", "channels.toml 경로", example="/etc/intake/channels.toml"),
+      Variable("rules", "판단 근거 (rule ids)", example="channel.fax-any.subject, channel.fax-any.pages"))
 _spec("letter", CUSTOMER, "인쇄용 회신 문서 본문 (printable reply letter body)",
       CASE_CUSTOMER, HANDLER, ORG,
       Variable("answer", "회신 본문", example="문의하신 사항에 대하여 다음과 같이 회신합니다."),

@@ -313,6 +313,12 @@ def operator_alert_context(recipient_name: str, org: OrgFacts, condition: str, t
             "since": since, "details": [{"line": _s(d)} for d in details]}
 
 
+def fax_gateway_new_context(recipient_name: str, org: OrgFacts, sender: str, case_ref: str, config_line: str,
+                            channels_file: str, rules: Iterable[str]) -> dict:
+    return {"org": org_context(org), "recipient_name": recipient_name, "sender": sender, "case_ref": case_ref,
+            "config_line": config_line, "channels_file": channels_file, "rules": ", ".join(rules)}
+
+
 def letter_context(case: CaseFacts, handler: StaffMember, department: Department,
                    org: OrgFacts, answer: str, letter_date: date) -> dict:
     ctx = _customer_base(case, handler, department, org)

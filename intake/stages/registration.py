@@ -25,6 +25,7 @@ from intake.stages.attachments import store_attachments
 from intake.stages.case_facts import case_facts, department as department_of, facts_for_staff
 from intake.stages.clocks import start_clock
 from intake.stages.fax_acknowledgement import acknowledge_by_fax
+from intake.stages.gateway_notice import notify_new_gateway
 from intake.stages.outbox import ack_skip_reason, enqueue, new_token
 from intake.stages.rows import audit, audit_many, audit_values, open_case_counts
 
@@ -158,6 +159,7 @@ def _queue_case_mail(session: Session, app: App, row: InboundMessage, mail: Pars
     fax_status, task_files = replies.fax_acknowledgement_status(), ()
     if decision.channel.channel is Channel.FAX:
         fax_status, task_files = acknowledge_by_fax(session, app, case, facts, handler, department, decision, now)
+        notify_new_gateway(session, app, case, mail.from_address, decision.channel, now)   # tell admins once
     if decision.channel.channel is Channel.POST:
         ctx = replies.phone_call_task_context(facts_for_staff(facts), handler, department, org, call_by=case.due_at,
                                               kept_aside=kept_aside)

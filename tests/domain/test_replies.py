@@ -48,6 +48,8 @@ def built_contexts() -> dict[str, dict]:
         "calendar-review": replies.calendar_review_context("관리자", ORG, 2027, [2026], "calendar.toml"),
         "operator-alert": replies.operator_alert_context("관리자", ORG, "backlog", "밀려 있습니다", "2026-11-25 10:30",
                                                          ["미발송 메일: 2026-11-25 09:00부터"]),
+        "fax-gateway-new": replies.fax_gateway_new_context("관리자", ORG, "noreply@mobilefax.co.kr", "2026-001204",
+                                                           "[[fax]]", "channels.toml", ["channel.fax-any.pages"]),
         "extension-notice": replies.extension_notice_context(
             case, HANDLER, DEPT, ORG, previous_due_at=NOW, reason="협의 필요"),
         "reply-relay": replies.reply_relay_context(case, HANDLER, DEPT, ORG, "답변"),
