@@ -25,7 +25,7 @@ from intake.db import transaction
 from intake.domain import replies
 from intake.domain.workdays import to_seoul
 from intake.models import AlertCondition, Case, InboundMessage, Notice, Outbox
-from intake.stages.registration import enqueue
+from intake.stages.outbox import enqueue
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.alerts")

@@ -17,7 +17,7 @@ from intake.domain import replies
 from intake.domain.fax_detect import config_line
 from intake.domain.records import ChannelDecision
 from intake.models import Case, Notice
-from intake.stages.registration import enqueue
+from intake.stages.outbox import enqueue
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.gateway")

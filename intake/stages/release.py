@@ -38,7 +38,7 @@ def release_message(session: Session, app, message_id: int, reason: str, actor: 
     decision = decide_message(mail, app.rules, page_text=row.page_text)
     decision = as_new_case(mail, decision, app.rules, f"released from quarantine by {actor}: {reason}")
     case = register_case(session, app, row, mail, decision, now)
-    row.stage = "done"
+    row.stage, row.processed_at = "done", now
     session.add(row)
     session.add(Correction(case_id=case.id, at=now, actor=actor, kind=RELEASE, from_value="spam",
                            to_value=case.category, reason=reason))

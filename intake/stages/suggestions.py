@@ -15,7 +15,7 @@ from intake.domain import replies
 from intake.domain.report_records import OUTCOMES, SUGGESTION_CATEGORY
 from intake.models import Case
 from intake.stages.case_actions import ActionError, notify_customer
-from intake.stages.registration import case_facts
+from intake.stages.case_facts import case_facts
 from intake.stages.rows import audit
 
 

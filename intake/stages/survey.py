@@ -33,7 +33,7 @@ from intake.domain.survey_tokens import check_link_token, survey_links
 from intake.domain.workdays import is_working_moment
 from intake.models import Case, InboundMessage, Notice, Outbox, Survey, SurveyOptOut
 from intake.stages.clocks import start_clock
-from intake.stages.registration import customer_skip_reason, enqueue, new_token
+from intake.stages.outbox import customer_skip_reason, enqueue, new_token
 from intake.stages.rows import audit
 from intake.stages.suggestions import customer_context_parts
 

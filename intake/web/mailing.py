@@ -17,7 +17,7 @@ from intake.domain.outgoing import Envelope, compose, new_message_id
 from intake.domain.records import RenderedMail
 from intake.errors import PermanentDeliveryError, TemporaryDeliveryError
 from intake.models import Outbox
-from intake.stages.registration import new_token
+from intake.stages.outbox import new_token
 from intake.stages.send import CLAIM_SECONDS, Claimed, SendReport, mark_sent
 
 log = logging.getLogger("intake.web")

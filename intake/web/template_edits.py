@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 
 from intake.adapters.templates import TemplateError, TemplateStore, lint_folder
 from intake.domain import replies
-from intake.stages.registration import case_facts
+from intake.stages.case_facts import case_facts
 from intake.web.tables import WebTemplateEdit
 
 PARTS = ("txt", "html")
