@@ -168,8 +168,10 @@ class App:
 
         from intake.web import overrides
 
-        with self.engine.connect() as conn:
-            absences, days = overrides.load(conn)
+        from intake.db import reading
+
+        with reading(self.engine) as session:
+            absences, days = overrides.load(session.connection())
         self.toml_roster = self.toml_roster or self.settings.roster
         self.settings = replace(self.settings, roster=overrides.merge_absences(self.toml_roster, absences))
         self.calendar_config = overrides.merge_calendar(self.calendar_config, days)

@@ -34,6 +34,7 @@ from intake.stages.admin import record_template_changes
 from intake.stages.fetch import FetchReport
 from intake.stages.send import Mailer, SendReport
 from intake.stages.sweep import SweepReport
+from intake.ops_runtime import start_ops
 
 if TYPE_CHECKING:
     from intake.app import App

@@ -65,7 +65,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        begin_immediate(conn.connection.dbapi_connection)
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.connection.dbapi_connection.execute("BEGIN")     # a snapshot; WAL: writers go on
+        else:
+            begin_immediate(conn.connection.dbapi_connection)
 
 
 def begin_immediate(dbapi_conn: sqlite3.Connection, timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> None:
@@ -94,6 +97,27 @@ def begin_immediate(dbapi_conn: sqlite3.Connection, timeout: float = SQLITE_BUSY
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+READ_ONLY = "intake_read_only"
+
+
+def read_connection(engine: Engine):
+    """A connection whose transactions only read (``with read_connection(engine) as conn``): on SQLite
+    a deferred ``BEGIN``, so a long report neither waits for nor holds the one write lock."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work (reports, pages, lookups): on SQLite a plain deferred ``BEGIN``, so it
+    neither waits for nor holds the one write lock; whatever it changed is rolled back."""
+    with read_connection(engine) as conn:
+        with Session(bind=conn, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
 
 @contextlib.contextmanager

@@ -6,37 +6,13 @@ step (``tests/test_migrations.py`` compares them).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, false
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-
-class UtcDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike.
-
-    SQLite has no time zone type: SQLAlchemy would store the wall-clock time
-    and drop the offset, so a 18:00+09:00 due time would come back as 18:00
-    naive. Values are normalised to UTC before storage; naive input is refused.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: intake stores aware times only")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+from intake.model_types import UtcDateTime
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Column:

@@ -33,14 +33,9 @@ _REASON_RE = re.compile(r"#\s*long:\s*\S.{8,}")
 #: TODO(lead): shrink after the merge.  Path relative to the repository -> the
 #: over-long functions ("" = the module itself) and whose they were.
 OWNED_ELSEWHERE: dict[str, tuple[str, set[str]]] = {
-    "intake/adapters/templates.py": ("split: into a package", {"", "render_docs", "_build"}),
-    "intake/settings.py": ("split: per-section validators", {"", "load_settings"}),
-    "intake/daemon.py": ("core: one execution model", {"run_once"}),
-    "intake/stages/registration.py": ("core: registration split", {"", "register_case"}),
-    "intake/stages/sweep.py": ("core: stages untangled", {"_take"}),
-    "intake/domain/kinds.py": ("another branch (recognition)", {"", "decide_kind"}),
-    "intake/domain/classify.py": ("another branch (recognition)", {"load_category_rules"}),
-    "intake/domain/decide.py": ("another branch (recognition)", {"decide_message"}),
+    "intake/domain/kinds.py": ("recognition", {"", "decide_kind"}),
+    "intake/domain/classify.py": ("recognition", {"load_category_rules"}),
+    "intake/domain/decide.py": ("recognition", {"decide_message"}),
 }
 
 

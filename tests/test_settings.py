@@ -67,8 +67,8 @@ def test_repository_config_is_valid(config_dir):
     ("delay_hours = 24", "delay_hours = 0", "survey.delay_hours", "must be positive"),
     ("min_days_between = 30", "min_days_between = -1", "survey.min_days_between", "must be 0 or more"),
     ("enabled = true", 'enabled = "yes"', "survey.enabled", "must be bool"),
-    ('base_url = ""', 'base_url = "intake.example.org"', "web.base_url", "must start with https://"),
-    ('# secret_file = "/etc/intake/web-secret"', 'secret_file = "no-such-secret"', "web.secret_file", "cannot read"),
+    ('base_url = ""', 'base_url = "intake.example.org"', "web.base_url", "must be an http:// or https:// address"),
+    ('# secret_file = "/etc/intake/web-secret"', 'secret_file = "."', "web.secret_file", "cannot read"),
     ("session_hours = 8", "session_hours = 8\nport = 80", "web.port", "unknown key"),
 ])
 def test_bad_intake_toml_names_file_key_and_problem(config_dir, old, new, key, problem):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from intake.adapters.keyring import init_key_file
+
 from intake.errors import ConfigErrors
 from intake.settings import SECTIONS, TOP_LEVEL, Settings, load_settings
 
@@ -24,6 +26,7 @@ ENV = {"INTAKE_IMAP_PASSWORD": "pw"}
 def config_dir(tmp_path) -> Path:
     d = tmp_path / "config"
     shutil.copytree(REPO / "config", d)
+    init_key_file(d / "store.key")
     return d
 
 
@@ -85,7 +88,7 @@ def test_every_section_must_be_a_table(config_dir, rule):
     ('admin_addresses = ["minsu.kim@example.org"]', 'admin_addresses = ["minsu.kim"]',
      "processing.admin_addresses", "must be a list of e-mail addresses"),
     ('path = "../templates"', 'path = 3', "templates.path", "must be str"),
-    ('[organization]', '[survey]\nx = 1\n[organization]', "survey", "unknown section (known: "),
+    ('[organization]', '[surveys]\nx = 1\n[organization]', "surveys", "unknown section (known: "),
 ])
 def test_more_bad_intake_toml_names_file_key_and_problem(config_dir, old, new, key, problem):
     _edit(config_dir / "intake.toml", old, new)

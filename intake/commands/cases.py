@@ -318,5 +318,5 @@ def cases_answer(args: argparse.Namespace) -> int:
 def cases_decide(args: argparse.Namespace) -> int:
     from intake.stages.suggestions import decide
 
-    actor = _actor(args)
+    actor = actor_of(args)
     return _act(args, lambda s, app, case, now: decide(s, app, case, args.outcome, args.reason, actor, now))

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from intake.app import build_app
-    from intake.commands.cases import actor_of
+    from intake.commands.actor import actor_of
     from intake.db import require_current_schema, transaction
     from intake.settings import load_settings
     from intake.stages.release import ReleaseError, release_message

@@ -44,6 +44,16 @@ def print_console_link(intake: list[str]) -> None:
           f"`.venv/bin/{command} web --sign-in-link {DEMO_ADMIN}` prints a new one):\n  {link}")
 
 
+def open_path_for_dovecot(base: Path) -> None:
+    """Dovecot's unprivileged processes must traverse every folder above its own."""
+    for parent in [base, *base.parents]:  # Dovecot's unprivileged processes must traverse these
+        if parent == Path("/"):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, mode | 0o011)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=REPO / "var" / "demo", help="where the demo keeps its state")
@@ -55,12 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if base.exists() and not args.keep:
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)
-    for parent in [base, *base.parents]:  # Dovecot's unprivileged processes must traverse these
-        if parent == Path("/"):
-            break
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            os.chmod(parent, mode | 0o011)
+    open_path_for_dovecot(base)
 
     ca = create_ca(base / "tls")
     dovecot = PrivateDovecot(base / "dovecot", ca=ca)

@@ -90,6 +90,48 @@ def _pairs(file: str, key: str, v: Any) -> list[tuple[str, float]]:
     return out
 
 
+def _load_category(file: str, cid: str, c: Any, deps: Mapping[str, Any]) -> Category:
+    """One ``[categories.<id>]`` table, validated; ConfigError on the first bad key."""
+    key = f"categories.{cid}"
+    if cid not in CATEGORY_IDS:
+        raise ConfigError(file, key, f"unknown category id (contract ids: {', '.join(CATEGORY_IDS)})")
+    if not isinstance(c, Mapping):
+        raise ConfigError(file, key, "must be a table")
+    allowed = {"label", "department", "policy", "work_policy", "keywords", "regex", "attachments",
+               "sender_domains", "override_min"}
+    for k in c:
+        if k not in allowed:
+            raise ConfigError(file, f"{key}.{k}", "unknown key")
+    label = c.get("label")
+    if not isinstance(label, str) or not label:
+        raise ConfigError(file, f"{key}.label", "missing or not a string")
+    dep = c.get("department")
+    if dep not in deps:
+        raise ConfigError(file, f"{key}.department", f"unknown department {dep!r} (known: {', '.join(deps)})")
+    policy = c.get("policy", "reply")
+    if policy not in _POLICY_IDS:
+        raise ConfigError(file, f"{key}.policy", f"unknown deadline policy {policy!r}")
+    work = c.get("work_policy")
+    if work is not None and work not in _POLICY_IDS:
+        raise ConfigError(file, f"{key}.work_policy", f"unknown deadline policy {work!r}")
+    rules: list[Rule] = []
+    for text, w in _pairs(file, f"{key}.keywords", c.get("keywords", [])):
+        rules.append(Rule(f"category.{cid}.kw:{text}", "kw", normalise(text), w))
+    for i, (text, w) in enumerate(_pairs(file, f"{key}.regex", c.get("regex", []))):
+        try:
+            comp = re.compile(text, re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(file, f"{key}.regex[{i}]", f"bad regular expression {text!r}: {exc}") from None
+        rules.append(Rule(f"category.{cid}.re:{text}", "re", text, w, comp))
+    for text, w in _pairs(file, f"{key}.attachments", c.get("attachments", [])):
+        rules.append(Rule(f"category.{cid}.att:{text}", "kw", normalise(text), w, None, ("attachments",)))
+    doms = tuple((d.lower().lstrip("@"), w) for d, w in _pairs(file, f"{key}.sender_domains", c.get("sender_domains", [])))
+    override = c.get("override_min")
+    if override is not None:
+        override = _num(file, f"{key}.override_min", override)
+    return Category(cid, label, dep, policy, work, tuple(rules), doms, override)
+
+
 def load_category_rules(data: Mapping[str, Any], file: str = "config/categories.toml") -> CategoryRules:
     """Validate parsed TOML; ConfigError(file, key, problem) on the first bad key."""
     deps = data.get("departments")
@@ -117,44 +159,7 @@ def load_category_rules(data: Mapping[str, Any], file: str = "config/categories.
         raise ConfigError(file, "categories", "missing or empty table")
     cats: list[Category] = []
     for cid, c in cats_raw.items():
-        key = f"categories.{cid}"
-        if cid not in CATEGORY_IDS:
-            raise ConfigError(file, key, f"unknown category id (contract ids: {', '.join(CATEGORY_IDS)})")
-        if not isinstance(c, Mapping):
-            raise ConfigError(file, key, "must be a table")
-        allowed = {"label", "department", "policy", "work_policy", "keywords", "regex", "attachments",
-                   "sender_domains", "override_min"}
-        for k in c:
-            if k not in allowed:
-                raise ConfigError(file, f"{key}.{k}", "unknown key")
-        label = c.get("label")
-        if not isinstance(label, str) or not label:
-            raise ConfigError(file, f"{key}.label", "missing or not a string")
-        dep = c.get("department")
-        if dep not in deps:
-            raise ConfigError(file, f"{key}.department", f"unknown department {dep!r} (known: {', '.join(deps)})")
-        policy = c.get("policy", "reply")
-        if policy not in _POLICY_IDS:
-            raise ConfigError(file, f"{key}.policy", f"unknown deadline policy {policy!r}")
-        work = c.get("work_policy")
-        if work is not None and work not in _POLICY_IDS:
-            raise ConfigError(file, f"{key}.work_policy", f"unknown deadline policy {work!r}")
-        rules: list[Rule] = []
-        for text, w in _pairs(file, f"{key}.keywords", c.get("keywords", [])):
-            rules.append(Rule(f"category.{cid}.kw:{text}", "kw", normalise(text), w))
-        for i, (text, w) in enumerate(_pairs(file, f"{key}.regex", c.get("regex", []))):
-            try:
-                comp = re.compile(text, re.IGNORECASE)
-            except re.error as exc:
-                raise ConfigError(file, f"{key}.regex[{i}]", f"bad regular expression {text!r}: {exc}") from None
-            rules.append(Rule(f"category.{cid}.re:{text}", "re", text, w, comp))
-        for text, w in _pairs(file, f"{key}.attachments", c.get("attachments", [])):
-            rules.append(Rule(f"category.{cid}.att:{text}", "kw", normalise(text), w, None, ("attachments",)))
-        doms = tuple((d.lower().lstrip("@"), w) for d, w in _pairs(file, f"{key}.sender_domains", c.get("sender_domains", [])))
-        override = c.get("override_min")
-        if override is not None:
-            override = _num(file, f"{key}.override_min", override)
-        cats.append(Category(cid, label, dep, policy, work, tuple(rules), doms, override))
+        cats.append(_load_category(file, cid, c, deps))
     ids = {c.id for c in cats}
     missing = [c for c in CATEGORY_IDS if c not in ids]
     if missing:

@@ -113,6 +113,52 @@ def _ev(evidence) -> list[dict[str, Any]]:
     return [{"rule": e.rule, "detail": e.detail, "score": e.score} for e in evidence]
 
 
+def _reply_address(mail: ParsedMail, rules: DecisionRules, body: str, paper: bool) -> tuple[str | None, list[Evidence]]:
+    """Where an e-mail answer to a case or follow-up goes, with its evidence."""
+    reply_to = None
+    reply_ev: list[Evidence] = []
+    forwarded_from = forwarded_customer(mail, rules) if not paper else None
+    if paper:
+        addrs = [a.lower() for a in _EMAIL.findall(body)
+                 if a.lower() not in rules.own_addresses and _domain(a) not in rules.own_domains]
+        if addrs:
+            reply_to = addrs[0]
+            reply_ev.append(Evidence("reply-to.page", f"address written on the page: {reply_to}"))
+    elif forwarded_from:
+        reply_to = forwarded_from
+        reply_ev.append(Evidence("reply-to.forwarded", f"staff forward by {mail.from_address}; original sender {reply_to}"))
+    elif mail.reply_to and mail.reply_to.lower() not in rules.own_addresses:
+        reply_to = mail.reply_to.lower()
+        reply_ev.append(Evidence("reply-to.header", "Reply-To header"))
+    elif mail.from_address:
+        reply_to = mail.from_address.lower()
+        reply_ev.append(Evidence("reply-to.from", "From address"))
+    return reply_to, reply_ev
+
+
+def _classify_new_case(mail: ParsedMail, rules: DecisionRules, body: str, paper: bool, reply_to: str | None):
+    """The category of a new case, from its subject (or page title), text and attachments."""
+    subject = strip_reply_prefixes(mail.subject or "")
+    if paper:
+        subject = page_title(body)
+    fields = TextFields(
+        subject=subject,
+        body="" if paper else body,
+        ocr=body if paper else "",
+        attachments=tuple(a.original_filename or a.filename for a in mail.attachments),
+        sender=(reply_to or mail.from_address or ""),
+    )
+    return classify_case(fields, rules)
+
+
+def _sender_language(subj: str, body: str, paper: bool):
+    """Language of what the sender wrote: the subject counts unless it is ours (a case ref, Re:/Fw:)."""
+    lang_text = body
+    if not paper and not extract_refs(subj) and not re.match(r"^\s*(re|fw|fwd|회신|답장|전달)\s*:", subj, re.IGNORECASE):
+        lang_text = subj + "\n" + body
+    return detect_language(lang_text)
+
+
 def decide_message(
     mail: ParsedMail,
     rules: DecisionRules,
@@ -142,27 +188,9 @@ def decide_message(
         body = strip_quoted_from(raw_text, rules.own_addresses, rules.own_domains)
 
     human = kind.kind in (Kind.CASE, Kind.FOLLOW_UP)
-    forwarded_from = forwarded_customer(mail, rules) if not paper else None
 
     # Where an e-mail answer goes.
-    reply_to = None
-    reply_ev: list[Evidence] = []
-    if human:
-        if paper:
-            addrs = [a.lower() for a in _EMAIL.findall(body)
-                     if a.lower() not in rules.own_addresses and _domain(a) not in rules.own_domains]
-            if addrs:
-                reply_to = addrs[0]
-                reply_ev.append(Evidence("reply-to.page", f"address written on the page: {reply_to}"))
-        elif forwarded_from:
-            reply_to = forwarded_from
-            reply_ev.append(Evidence("reply-to.forwarded", f"staff forward by {mail.from_address}; original sender {reply_to}"))
-        elif mail.reply_to and mail.reply_to.lower() not in rules.own_addresses:
-            reply_to = mail.reply_to.lower()
-            reply_ev.append(Evidence("reply-to.header", "Reply-To header"))
-        elif mail.from_address:
-            reply_to = mail.from_address.lower()
-            reply_ev.append(Evidence("reply-to.from", "From address"))
+    reply_to, reply_ev = _reply_address(mail, rules, body, paper) if human else (None, [])
 
     # Contact details: the customer's phone.
     phone = None
@@ -173,27 +201,12 @@ def decide_message(
         phone = contact.phones[0] if contact.phones else None
 
     # Category (new cases only).
-    classification = None
-    if kind.kind is Kind.CASE:
-        subject = strip_reply_prefixes(mail.subject or "")
-        if paper:
-            subject = page_title(body)
-        fields = TextFields(
-            subject=subject,
-            body="" if paper else body,
-            ocr=body if paper else "",
-            attachments=tuple(a.original_filename or a.filename for a in mail.attachments),
-            sender=(reply_to or mail.from_address or ""),
-        )
-        classification = classify_case(fields, rules)
+    classification = _classify_new_case(mail, rules, body, paper, reply_to) if kind.kind is Kind.CASE else None
     request_subject = page_title(body) if paper else strip_reply_prefixes(mail.subject or "")
 
     # Language: of what the sender wrote (quoted text and our reply subject excluded).
-    lang_text = body
     subj = mail.subject or ""
-    if not paper and not extract_refs(subj) and not re.match(r"^\s*(re|fw|fwd|회신|답장|전달)\s*:", subj, re.IGNORECASE):
-        lang_text = subj + "\n" + body
-    language = detect_language(lang_text)
+    language = _sender_language(subj, body, paper)
 
     pii = contains_rrn(subj) or contains_rrn(mail.text or "") or (page_text is not None and contains_rrn(page_text))
 

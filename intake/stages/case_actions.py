@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from intake.domain import replies
 from intake.domain.fax_gateway import gateway_address, same_number
@@ -22,12 +22,12 @@ from intake.domain.outgoing import FileAttachment
 from intake.domain.clocks import CUSTOMER_FACING, ClockError, ClockState
 from intake.domain.staff_commands import Command
 from intake.domain.workdays import working_time_between
-from intake.errors import IntakeError
-from intake.models import Case, CaseClock, Notice
+from intake.models import Case, CaseClock
 from intake.stages import clocks as clock_rows
 from intake.stages.corrections import CorrectionError, reassign
 from intake.stages.case_facts import facts_of, handler_of
 from intake.stages.outbox import customer_skip_reason, enqueue
+from intake.stages.customer_notice import ActionError, notify_customer  # noqa: F401  (re-exported)
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.actions")
@@ -36,32 +36,11 @@ log = logging.getLogger("intake.actions")
 ANSWER_CLOCKS = ("reply", "correction", "phone-call", "error-contact")
 
 
-class ActionError(IntakeError):
-    """A staff action that cannot be done; the message says why (shown to the staff member)."""
-
-
 def _handler(app, case: Case):
     staff = handler_of(app, case)
     if staff is None:
         raise ActionError(f"handler {case.handler_id!r} of {case.ref} is not in staff.toml")
     return staff
-
-
-def notify_customer(session: Session, app, case: Case, template: str, context: dict, *, key: str, kind: str,
-                    now: datetime, actor: str) -> str:
-    """Queue one customer notice, once per ``key``; returns what happened (for the audit and the caller)."""
-    reason = customer_skip_reason(app, case.customer_address)
-    if reason is not None:
-        audit(session, now, f"{kind}-skipped", case_id=case.id, actor=actor, detail={"reason": reason})
-        return f"no {kind} to the customer: {reason}"
-    if session.exec(select(Notice.id).where(Notice.key == key)).first() is not None:
-        return f"{kind} already sent"
-    outbox_id = enqueue(session, app, case, kind, template, context, language=case.language,
-                        to=case.customer_address, now=now)
-    session.add(Notice(key=key, kind=kind, case_id=case.id, recipient=case.customer_address, outbox_id=outbox_id,
-                       at=now))
-    audit(session, now, f"{kind}-queued", case_id=case.id, actor=actor, detail={"to": case.customer_address})
-    return f"{kind} queued to {case.customer_address}"
 
 
 # ------------------------------------------------------------------ the actions

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import String, and_, or_, select, type_coerce
 from sqlalchemy.engine import Engine
 
+from intake.db import read_connection
 from intake.domain.calendar_config import calendar_from_config
 from intake.domain.clocks import decode_pauses
 from intake.domain.report import build_report, period_window, template_names_handler
@@ -108,7 +109,7 @@ def _mails(conn) -> Iterator[MailRow]:
 
 def load_report_input(engine: Engine, period: Period) -> ReportInput:
     """All of ``period``'s rows, read into memory (for tests and tools; reports stream)."""
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         data = report_input(conn, period)
         return ReportInput(data.cases, tuple(data.clocks), tuple(data.answers), tuple(data.mails), data.surveys,
                            tuple(data.decisions))
@@ -118,7 +119,7 @@ def compute_report(app, start: date, end: date, *, department: str | None = None
                    now: datetime | None = None, engine: Engine | None = None) -> Report:
     period = Period(start, end)
     calendar = calendar_from_config(app.calendar_config, range(start.year - 1, end.year + 3))
-    with (engine or app.engine).connect() as conn:
+    with read_connection(engine or app.engine) as conn:
         return build_report(report_input(conn, period), period, now or app.now(), calendar, app.policies,
                             department=department, channel=channel)
 

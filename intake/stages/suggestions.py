@@ -14,7 +14,7 @@ from sqlmodel import Session
 from intake.domain import replies
 from intake.domain.report_records import OUTCOMES, SUGGESTION_CATEGORY
 from intake.models import Case
-from intake.stages.case_actions import ActionError, notify_customer
+from intake.stages.customer_notice import ActionError, notify_customer
 from intake.stages.case_facts import case_facts
 from intake.stages.rows import audit
 

@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import Column, Date, Text
 from sqlmodel import Field, SQLModel
 
-from intake.models import UtcDateTime
+from intake.model_types import UtcDateTime
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Column:

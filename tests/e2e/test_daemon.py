@@ -24,7 +24,9 @@ def test_daemon_picks_up_new_mail_by_idle_and_stops_on_sigterm(tmp_path, dovecot
         time.sleep(1.5)                       # the daemon is connected and idling
         env.append(sample_bytes("sample-001.eml"))
         # poll_seconds is 5 in the test config, so a pickup within 4 s means IDLE woke the fetcher
-        assert wait_for(lambda: len(smtp_sink.messages()) >= 2, 20), "acknowledgement and task not sent"
+        if not wait_for(lambda: len(smtp_sink.messages()) >= 2, 20):
+            proc.send_signal(signal.SIGTERM)
+            raise AssertionError("acknowledgement and task not sent:\n" + proc.communicate(timeout=30)[1][-5000:])
         env.append(sample_bytes("sample-002.eml"))
         assert wait_for(lambda: len(smtp_sink.messages()) >= 4, 20)
     finally:
