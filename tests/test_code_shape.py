@@ -32,11 +32,7 @@ _REASON_RE = re.compile(r"#\s*long:\s*\S.{8,}")
 
 #: TODO(lead): shrink after the merge.  Path relative to the repository -> the
 #: over-long functions ("" = the module itself) and whose they were.
-OWNED_ELSEWHERE: dict[str, tuple[str, set[str]]] = {
-    "intake/domain/kinds.py": ("recognition", {"", "decide_kind"}),
-    "intake/domain/classify.py": ("recognition", {"load_category_rules"}),
-    "intake/domain/decide.py": ("recognition", {"decide_message"}),
-}
+OWNED_ELSEWHERE: dict[str, tuple[str, set[str]]] = {}
 
 
 @dataclass(frozen=True)

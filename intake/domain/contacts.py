@@ -24,6 +24,7 @@ _KR_PHONE = re.compile(
 # Foreign numbers kept as written: +47-22-555-0133, +1 714 555 0126
 _INTL_PHONE = re.compile(r"(?<![\w+])\+(?!82)\d{1,3}(?:[ .\-]\(?\d{1,5}\)?){2,5}(?!\d)")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+EMAIL_PATTERN = _EMAIL      # public: an e-mail address inside free text
 
 _FAX_LABEL = re.compile(r"(팩스|팩\s*스|fax|facsimile|\bF\s*[.:)]|전송)", re.IGNORECASE)
 _MOBILE_LABEL = re.compile(r"(휴대폰|휴대전화|핸드폰|모바일|mobile|cell|\bHP\b|\bM\s*[.:)])", re.IGNORECASE)

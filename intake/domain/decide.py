@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from intake.domain.channel import ChannelRules, decide_channel, load_channel_rules
 from intake.domain.classify import CategoryRules, TextFields, classify, load_category_rules
-from intake.domain.contacts import _EMAIL, extract_contact, strip_quoted_from
+from intake.domain.contacts import EMAIL_PATTERN, extract_contact, strip_quoted_from
 from intake.domain.kinds import SpamRules, decide_kind, load_spam_rules
 from intake.domain.language import detect_language
 from intake.domain.pii import contains_rrn, mask_rrn
@@ -102,7 +102,7 @@ def forwarded_customer(mail: ParsedMail, rules: DecisionRules) -> str | None:
     if not sender or _domain(sender) not in rules.own_domains or sender in rules.own_addresses:
         return None
     for m in _FORWARD_FROM.finditer(mail.text or ""):
-        for addr in _EMAIL.findall(m.group(1)):
+        for addr in EMAIL_PATTERN.findall(m.group(1)):
             a = addr.lower()
             if _domain(a) not in rules.own_domains and a not in rules.own_addresses:
                 return a
@@ -119,7 +119,7 @@ def _reply_address(mail: ParsedMail, rules: DecisionRules, body: str, paper: boo
     reply_ev: list[Evidence] = []
     forwarded_from = forwarded_customer(mail, rules) if not paper else None
     if paper:
-        addrs = [a.lower() for a in _EMAIL.findall(body)
+        addrs = [a.lower() for a in EMAIL_PATTERN.findall(body)
                  if a.lower() not in rules.own_addresses and _domain(a) not in rules.own_domains]
         if addrs:
             reply_to = addrs[0]
