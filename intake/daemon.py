@@ -29,6 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from intake import pipeline
 from intake.adapters.imap_source import ImapSource, Reconnecting
 from intake.adapters.smtp_mailer import SmtpMailer
+from intake.budget import limit_memory
 from intake.runner import RunReport
 from intake.senders import SenderPool
 from intake.stages.admin import record_template_changes
@@ -145,6 +146,7 @@ class Daemon:
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
+        limit_memory(self.app.settings.processing.memory_mb)
         senders = senders_for(self.app)
         passes = {"process": lambda: pipeline.process_pass(self.app),
                   "ocr": lambda: pipeline.ocr_pass(self.app),

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import and_, or_, select as sa_select, update
 from sqlmodel import Session, select
 
+from intake.budget import OverBudget, time_budget
 from intake.db import is_sqlite, transaction
 from intake.models import InboundMessage
 from intake.stages.rows import audit
@@ -122,7 +123,8 @@ def _run_group(app: App, stage: Stage, snapshots: list[InboundMessage], report: 
     prepared: list[tuple[int, Any]] = []
     for snapshot in snapshots:
         try:
-            prepared.append((snapshot.id, stage.outside(app, snapshot)))
+            with time_budget(app.settings.processing.message_seconds, f"{stage.name} of inbound {snapshot.id}"):
+                prepared.append((snapshot.id, stage.outside(app, snapshot)))
         except Exception as exc:
             _record_failure(app, snapshot.id, exc, now, report)
     if prepared:
@@ -181,7 +183,7 @@ def _record_failure(app: App, inbound_id: int, exc: Exception, now: datetime, re
         row.attempts += 1
         row.last_error = f"{reason}\n{detail}"
         row.claimed_until = None
-        if row.attempts >= settings.max_attempts:
+        if row.attempts >= settings.max_attempts or isinstance(exc, OverBudget):
             row.stage = SET_ASIDE
             report.set_aside += 1
             audit(session, now, "set-aside", inbound_id=row.id,

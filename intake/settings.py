@@ -60,6 +60,8 @@ class ProcessingSettings:
     reopen_closed_on_follow_up: bool = True
     follow_up_window_days: int = 30
     admin_addresses: tuple[str, ...] = ()   # told when an edited template is rejected
+    message_seconds: int = 60        # budget of one message's parse+decide; over it: set aside
+    memory_mb: int = 0               # the daemon's address-space limit (RLIMIT_AS); 0 = none
 
 
 @dataclass(frozen=True)
@@ -359,6 +361,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
         reopen_closed_on_follow_up=pr.get("reopen_closed_on_follow_up", bool, dp.reopen_closed_on_follow_up),
         follow_up_window_days=pr.get("follow_up_window_days", int, dp.follow_up_window_days, _positive),
         admin_addresses=_address_list(pr, "admin_addresses"),
+        message_seconds=pr.get("message_seconds", int, dp.message_seconds, _positive),
+        memory_mb=pr.get("memory_mb", int, dp.memory_mb),
     )
 
     rm = _Section(path, "reminders", data.get("reminders"), errors,

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 import mailparser
 
+from intake.domain.bounds import MAX_HEADER_CHARS, MAX_HTML_CHARS, bound_mail, bounded_headers, bounded_prefix
 from intake.domain.filenames import fallback_filename, safe_filename
 from intake.domain.htmltext import html_to_text
 from intake.domain.records import Attachment, ParsedMail
@@ -167,7 +168,7 @@ def decode_header_value(value: str | None, defects: list[str], where: str = "hea
     """Decode a raw header value: RFC 2047 words and raw 8-bit text. Never raises."""
     if not value:
         return ""
-    text = unfold(str(value))
+    text = bounded_prefix(unfold(str(value)), MAX_HEADER_CHARS, where, defects)
     out: list[str] = []
     run = _WordRun()
     pos = 0
@@ -217,7 +218,7 @@ def _header_name(name: str) -> str:
 def decode_all_headers(message: Message, defects: list[str], hint: str | None = None) -> tuple[tuple[str, str], ...]:
     """(lower-case name, decoded single-line value) for every header, in order."""
     result = []
-    for name, value in message.raw_items():
+    for name, value in bounded_headers(message.raw_items(), defects):
         key = _header_name(name)
         result.append((key, single_line(decode_header_value(value, defects, f"header {key}", hint))))
     return tuple(result)
@@ -502,7 +503,7 @@ def body_text_and_html(found: _Collected) -> tuple[str, str | None]:
     html = "\n".join(found.htmls) if found.htmls else None
     text = _join_texts(found.texts)
     if not text and html:
-        text = html_to_text(html)
+        text = html_to_text(html[:MAX_HTML_CHARS])
     return text, html
 
 
@@ -561,7 +562,7 @@ def parse_message(raw: bytes, received_at: datetime) -> ParsedMail:
     text, html = body_text_and_html(found)
     _note_missing_headers(message, defects)
     subject = clean_subject(decode_header_value(_raw_header(message, "subject"), defects, "subject", hint), defects)
-    return ParsedMail(
+    return bound_mail(ParsedMail(
         message_id=single_message_id(_raw_header(message, "message-id")),
         in_reply_to=single_message_id(_raw_header(message, "in-reply-to")),
         references=message_ids(" ".join(_raw_headers_all(message, "references"))),
@@ -579,4 +580,4 @@ def parse_message(raw: bytes, received_at: datetime) -> ParsedMail:
         headers=decode_all_headers(message, defects, hint),
         attachments=tuple(found.attachments),
         defects=_dedupe(defects),
-    )
+    ))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Callable
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
+from intake.domain.bounds import bounds_evidence
 from intake.domain.decide import as_follow_up, as_new_case, decide_message
 from intake.domain.threading_ import subject_matches
 from intake.domain.mailparse import parse_message
@@ -184,7 +185,7 @@ def _apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: 
     row.channel = decision.channel.channel.value
     row.subject = mail.subject[:2000]
     row.from_address = (mail.from_address or "")[:320]
-    row.decision = json.dumps(decision_evidence(decision), ensure_ascii=False)
+    row.decision = json.dumps({**decision_evidence(decision), "bounds": bounds_evidence(mail)}, ensure_ascii=False)
     audit(session, now, "received", inbound_id=row.id,
           detail={"kind": kind.value, "channel": row.channel, "from": row.from_address,
                   "staff": prepared.staff.kind if prepared.staff else None})
