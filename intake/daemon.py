@@ -17,14 +17,13 @@ again) → sweep → send, each pass once, then return.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
-
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake import pipeline
 from intake.adapters.imap_source import ImapSource, Reconnecting
@@ -70,23 +69,35 @@ def run_once(app: App, *, imap_factory=None, mailer_factory: Callable[[], Mailer
     transactions and the accepted-mail journal keep each message registered once and each mail
     sent once (tests/e2e/test_crash_safety.py)."""
     report = OnceReport()
-    source = (imap_factory or ImapSource)(app.settings.imap)
-    try:
-        source.connect()
-        report.fetch = pipeline.fetch_pass(app, source)
-    finally:
-        source.close()
-    report.process = pipeline.process_pass(app)
-    report.ocr = pipeline.ocr_pass(app)
-    if report.ocr.worked:
-        report.process.add(pipeline.process_pass(app))
-    report.sweep = pipeline.sweep_pass(app)
-    senders = senders_for(app, mailer_factory)
-    try:
-        report.send = pipeline.send_pass(senders)
-    finally:
-        senders.close()
+    with _timed("fetch"):
+        source = (imap_factory or ImapSource)(app.settings.imap)
+        try:
+            source.connect()
+            report.fetch = pipeline.fetch_pass(app, source)
+        finally:
+            source.close()
+    with _timed("process"):
+        report.process = pipeline.process_pass(app)
+    with _timed("ocr"):
+        report.ocr = pipeline.ocr_pass(app)
+        if report.ocr.worked:
+            report.process.add(pipeline.process_pass(app))
+    with _timed("sweep"):
+        report.sweep = pipeline.sweep_pass(app)
+    with _timed("send"):
+        senders = senders_for(app, mailer_factory)
+        try:
+            report.send = pipeline.send_pass(senders)
+        finally:
+            senders.close()
     return report
+
+
+@contextlib.contextmanager
+def _timed(step: str):
+    t0 = time.perf_counter()
+    yield
+    log.info("- %s pass: %.2f s", step, time.perf_counter() - t0)
 
 
 class Daemon:
@@ -96,6 +107,8 @@ class Daemon:
         self.stop_event = threading.Event()
         self.fetching = threading.Event()     # set during a fetch pass (not while waiting for mail)
         self.wake = {name: threading.Event() for name in pipeline.ORDER}
+        from apscheduler.schedulers.background import BackgroundScheduler   # not loaded by run --once
+
         self.scheduler = BackgroundScheduler(timezone="UTC")
 
     # -- loops --------------------------------------------------------
