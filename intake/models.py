@@ -83,6 +83,7 @@ class InboundMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=_ts(index=True))
     claimed_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: Optional[str] = Field(default=None, max_length=128)   # the worker holding the claim
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     kind: Optional[str] = Field(default=None, max_length=32)
     channel: Optional[str] = Field(default=None, max_length=16)
@@ -206,6 +207,7 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=_ts(index=True))
     claimed_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: Optional[str] = Field(default=None, max_length=128)   # the worker holding the claim
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_ts())
     sent_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
@@ -264,3 +266,19 @@ class Correction(SQLModel, table=True):
     from_value: str = Field(max_length=64)   # handler id (reassign) or category id (reclassify)
     to_value: str = Field(max_length=64)
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Worker(SQLModel, table=True):
+    """A running intake process (``App.worker_id``, host:pid) and its last sign of life.
+
+    A claim (``inbound_message`` / ``outbox`` ``claimed_by``) whose worker has no row, or a row
+    not refreshed for ``intake.workers.STALE_SECONDS``, is free at once: a dead daemon's work is
+    taken over without waiting for the claim to expire (``intake/workers.py``)."""
+
+    __tablename__ = "intake_worker"
+
+    id: str = Field(primary_key=True, max_length=128)      # host:pid
+    host: str = Field(max_length=255, index=True)
+    pid: int
+    started_at: datetime = Field(sa_column=_ts())
+    heartbeat_at: datetime = Field(sa_column=_ts())
