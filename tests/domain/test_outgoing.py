@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -114,13 +115,24 @@ def test_attach_original_parses_back(case_id, subject, name, html, over):
     _check(raw, rendered, env, attached=ORIGINAL)
 
 
-def test_attach_original_to_a_stdlib_composed_mail():
-    """Outbox rows written by an older version (stdlib layout) still get their attachment."""
-    from intake.domain.outgoing import compose as _compose_stdlib
+def test_attach_original_to_a_mail_of_another_layout():
+    """Outbox rows written by an older version (``EmailMessage``, SMTP policy) still get their attachment."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
 
     rendered = _rendered("예전 메일", "<p>x</p>")
     env = _env()
-    raw = attach_original(_compose_stdlib(rendered, env), ORIGINAL)
+    old = EmailMessage(policy=SMTP)
+    for name, value in (("From", f"{env.from_name} <{env.from_address}>"), ("To", ", ".join(env.to)),
+                        ("Subject", rendered.subject), ("Date", email.utils.format_datetime(env.date)),
+                        ("Message-ID", env.message_id), ("In-Reply-To", env.in_reply_to),
+                        ("References", " ".join(env.references)), ("Auto-Submitted", env.auto_submitted),
+                        ("X-Intake-Case", env.case_ref),
+                        ("X-Intake-Template", f"{rendered.template} {rendered.template_version}")):
+        old[name] = value
+    old.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
+    old.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
+    raw = attach_original(old.as_bytes(), ORIGINAL)
     _check(raw, rendered, env, attached=ORIGINAL, folded=False)   # the stdlib's folding
 
 

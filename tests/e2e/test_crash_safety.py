@@ -113,11 +113,11 @@ def _crash_restart_and_check(tmp_path, dovecot, smtp_sink, db_url: str, point: s
 
 
 @pytest.mark.parametrize("point", [
-    "before-process-commit:2",     # the parent dies mid-transaction; its forked sender finishes what was committed
-    "after-smtp-accepted:3",       # the forked sender dies after a 250, before its commit
+    "before-process-commit:2",     # killed mid-transaction: nothing of the group is committed
+    "after-smtp-accepted:3",       # killed after a 250, before the sent mark's commit
 ])
 def test_sigkill_then_restart_on_postgresql(tmp_path, dovecot, smtp_sink, fresh_postgres_url, point):
-    """The forked sender and fetcher of ``run --once`` on PostgreSQL: the same exactly-once outcome."""
+    """``run --once`` on PostgreSQL: the same exactly-once outcome."""
     _crash_restart_and_check(tmp_path, dovecot, smtp_sink, fresh_postgres_url, point)
 
 
