@@ -25,9 +25,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from intake import pipeline
+from intake import pipeline, workers
 from intake.adapters.imap_source import ImapSource, Reconnecting
 from intake.adapters.smtp_mailer import SmtpMailer
+from intake.budget import limit_memory
 from intake.runner import RunReport
 from intake.senders import SenderPool
 from intake.stages.admin import record_template_changes
@@ -69,6 +70,7 @@ def run_once(app: App, *, imap_factory=None, mailer_factory: Callable[[], Mailer
     transactions and the accepted-mail journal keep each message registered once and each mail
     sent once (tests/e2e/test_crash_safety.py)."""
     report = OnceReport()
+    workers.register(app.engine, app.worker_id, app.now())
     with _timed("fetch"):
         source = (imap_factory or ImapSource)(app.settings.imap)
         try:
@@ -90,6 +92,7 @@ def run_once(app: App, *, imap_factory=None, mailer_factory: Callable[[], Mailer
             report.send = pipeline.send_pass(senders)
         finally:
             senders.close()
+    workers.retire(app.engine, app.worker_id)
     return report
 
 
@@ -163,6 +166,8 @@ class Daemon:
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
+        limit_memory(self.app.settings.processing.memory_mb)
+        workers.register(self.app.engine, self.app.worker_id, self.app.now())
         senders = senders_for(self.app)
         passes = {"process": lambda: pipeline.process_pass(self.app),
                   "ocr": lambda: pipeline.ocr_pass(self.app),
@@ -175,6 +180,8 @@ class Daemon:
                                id="templates")
         self.scheduler.add_job(self.wake["sweep"].set, "interval", seconds=self.app.settings.reminders.sweep_seconds,
                                id="wake-sweep")
+        self.scheduler.add_job(lambda: workers.beat(self.app.engine, self.app.worker_id, self.app.now()),
+                               "interval", seconds=workers.HEARTBEAT_SECONDS, id="heartbeat")
         self.scheduler.start()
         record_template_changes(self.app, [c for c in self.app.templates.startup_changes if c.status == "rejected"])
         for name in ("process", "ocr", "sweep", "send"):   # the first pass of each at start
@@ -199,5 +206,7 @@ class Daemon:
             log.warning("- still busy at exit, left to the next start: %s", ", ".join(busy))
         if "send" not in busy:
             senders.close()
+        if not busy:
+            workers.retire(self.app.engine, self.app.worker_id)
         self.ops.close()
         return 0

@@ -59,6 +59,7 @@ class InboundMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=_ts(index=True))
     claimed_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: Optional[str] = Field(default=None, max_length=128)   # the worker holding the claim
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     kind: Optional[str] = Field(default=None, max_length=32)
     channel: Optional[str] = Field(default=None, max_length=16)
@@ -182,6 +183,7 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=_ts(index=True))
     claimed_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: Optional[str] = Field(default=None, max_length=128)   # the worker holding the claim
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_ts())
     sent_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
@@ -314,3 +316,19 @@ class AlertCondition(SQLModel, table=True):
     cleared_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
     detail: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     notice_id: Optional[int] = Field(default=None, foreign_key="notice.id")
+
+
+class Worker(SQLModel, table=True):
+    """A running intake process (``App.worker_id``, host:pid) and its last sign of life.
+
+    A claim (``inbound_message`` / ``outbox`` ``claimed_by``) whose worker has no row, or a row
+    not refreshed for ``intake.workers.STALE_SECONDS``, is free at once: a dead daemon's work is
+    taken over without waiting for the claim to expire (``intake/workers.py``)."""
+
+    __tablename__ = "intake_worker"
+
+    id: str = Field(primary_key=True, max_length=128)      # host:pid
+    host: str = Field(max_length=255, index=True)
+    pid: int
+    started_at: datetime = Field(sa_column=_ts())
+    heartbeat_at: datetime = Field(sa_column=_ts())

@@ -37,13 +37,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import and_, or_, select as sa_select, update
+from sqlalchemy import and_, select as sa_select, update
 from sqlmodel import Session, select
 
+from intake.budget import OverBudget, time_budget
 from intake.db import is_sqlite, transaction
 from intake.models import InboundMessage
 from intake.stages.rows import audit
 from intake.testing_hooks import crash_point
+from intake.workers import claim_is_free
 
 if TYPE_CHECKING:
     from intake.app import App
@@ -88,7 +90,7 @@ def run_stage(app: App, stage: Stage, limit: int = 10**9) -> RunReport:
     """Run ``stage`` over every claimable row (at most ``limit``); returns what happened."""
     report = RunReport()
     while limit > 0:
-        rows = claim_rows(app.engine, stage.claims, app.now(), min(limit, stage.claim_batch))
+        rows = claim_rows(app.engine, stage.claims, app.now(), min(limit, stage.claim_batch), app.worker_id)
         if not rows:
             break
         limit -= len(rows)
@@ -97,17 +99,18 @@ def run_stage(app: App, stage: Stage, limit: int = 10**9) -> RunReport:
     return report
 
 
-def claim_rows(engine, stages: tuple[str, ...], now: datetime, limit: int) -> list[InboundMessage]:
-    """Claim up to ``limit`` rows in ``stages`` that are due and not claimed by a live worker; the
-    rows as read in the claim's own transaction (detached): the snapshot ``outside`` works on."""
+def claim_rows(engine, stages: tuple[str, ...], now: datetime, limit: int,
+               worker_id: str | None = None) -> list[InboundMessage]:
+    """Claim up to ``limit`` rows in ``stages`` that are due and not claimed by a live worker
+    (``intake.workers``); the rows as read in the claim's own transaction (detached): the
+    snapshot ``outside`` works on."""
     t = InboundMessage.__table__
-    due = and_(t.c.stage.in_(stages), t.c.next_attempt_at <= now,
-               or_(t.c.claimed_until.is_(None), t.c.claimed_until < now))
+    due = and_(t.c.stage.in_(stages), t.c.next_attempt_at <= now, claim_is_free(t, now))
     candidates = sa_select(t.c.id).where(due).order_by(t.c.id).limit(limit)
     if not is_sqlite(engine):
         candidates = candidates.with_for_update(skip_locked=True)
     stmt = (update(t).where(t.c.id.in_(candidates.scalar_subquery()), due)
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS)).returning(t.c.id))
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=worker_id).returning(t.c.id))
     with transaction(engine) as session:
         ids = [r[0] for r in session.execute(stmt).all()]
         if not ids:
@@ -122,7 +125,8 @@ def _run_group(app: App, stage: Stage, snapshots: list[InboundMessage], report: 
     prepared: list[tuple[int, Any]] = []
     for snapshot in snapshots:
         try:
-            prepared.append((snapshot.id, stage.outside(app, snapshot)))
+            with time_budget(app.settings.processing.message_seconds, f"{stage.name} of inbound {snapshot.id}"):
+                prepared.append((snapshot.id, stage.outside(app, snapshot)))
         except Exception as exc:
             _record_failure(app, snapshot.id, exc, now, report)
     if prepared:
@@ -139,6 +143,9 @@ def _apply(app: App, stage: Stage, prepared: list[tuple[int, Any]], now: datetim
             rows = {r.id: r for r in session.exec(select(InboundMessage).where(
                 InboundMessage.id.in_([row_id for row_id, _ in prepared]))).all()}
             for row_id, value in prepared:
+                if rows[row_id].claimed_by not in (None, app.worker_id):
+                    log.info("- inbound %s was taken over by %s: left to it", row_id, rows[row_id].claimed_by)
+                    continue
                 try:
                     with session.begin_nested():
                         applied.append((row_id, _apply_one(app, stage, session, rows[row_id], value, now)))
@@ -165,6 +172,7 @@ def _apply(app: App, stage: Stage, prepared: list[tuple[int, Any]], now: datetim
 def _apply_one(app: App, stage: Stage, session: Session, row: InboundMessage, value: Any, now: datetime) -> str:
     summary = stage.inside(app, session, row, value, now)
     row.claimed_until = None
+    row.claimed_by = None
     row.last_error = None
     session.add(row)
     crash_point(f"before-{stage.name}-commit")
@@ -181,7 +189,8 @@ def _record_failure(app: App, inbound_id: int, exc: Exception, now: datetime, re
         row.attempts += 1
         row.last_error = f"{reason}\n{detail}"
         row.claimed_until = None
-        if row.attempts >= settings.max_attempts:
+        row.claimed_by = None
+        if row.attempts >= settings.max_attempts or isinstance(exc, OverBudget):
             row.stage = SET_ASIDE
             report.set_aside += 1
             audit(session, now, "set-aside", inbound_id=row.id,

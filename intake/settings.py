@@ -100,6 +100,8 @@ class ProcessingSettings:
     reopen_closed_on_follow_up: bool = True
     follow_up_window_days: int = 30
     admin_addresses: tuple[str, ...] = ()   # told when an edited template is rejected
+    message_seconds: int = 60        # budget of one message's parse+decide; over it: set aside
+    memory_mb: int = 0               # the daemon's address-space limit (RLIMIT_AS); 0 = none
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,8 @@ def _processing_settings(sec: Section, load: Loading) -> ProcessingSettings:
         reopen_closed_on_follow_up=sec.get("reopen_closed_on_follow_up", bool, d.reopen_closed_on_follow_up),
         follow_up_window_days=sec.get("follow_up_window_days", int, d.follow_up_window_days, positive),
         admin_addresses=address_list(sec, "admin_addresses"),
+        message_seconds=sec.get("message_seconds", int, d.message_seconds, positive),
+        memory_mb=sec.get("memory_mb", int, d.memory_mb, lambda v: None if v >= 0 else "must be 0 (none) or more"),
     )
 
 

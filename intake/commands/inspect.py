@@ -20,6 +20,7 @@ def register(subparsers) -> None:
 
 def inspect_file(path: Path, settings, *, page_text: str | None = None, ocr: bool = True) -> dict:
     from intake.app import load_rules
+    from intake.domain.bounds import bounds_evidence
     from intake.domain.decide import inspect_json
     from intake.domain.mailparse import parse_message
 
@@ -29,7 +30,7 @@ def inspect_file(path: Path, settings, *, page_text: str | None = None, ocr: boo
     rules = load_rules(settings)
     if page_text is None and ocr:
         page_text = _ocr_pages(mail, rules)
-    return inspect_json(mail, rules, page_text=page_text)
+    return {**inspect_json(mail, rules, page_text=page_text), "bounds": bounds_evidence(mail)}
 
 
 def _ocr_pages(mail, rules) -> str | None:

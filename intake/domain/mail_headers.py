@@ -9,6 +9,7 @@ with a defect.  ``decode_subject`` is the subject's entry point.
 
 from __future__ import annotations
 
+from intake.domain.bounds import MAX_HEADER_CHARS, bounded_headers, bounded_prefix
 from intake.domain import charsets  # noqa: I001  (must come before any codec lookup)
 
 import base64
@@ -80,7 +81,7 @@ def decode_header_value(value: str | None, defects: list[str], where: str = "hea
     """Decode a raw header value: RFC 2047 words and raw 8-bit text. Never raises."""
     if not value:
         return ""
-    text = unfold(str(value))
+    text = bounded_prefix(unfold(str(value)), MAX_HEADER_CHARS, where, defects)
     out: list[str] = []
     run = _WordRun()
     pos = 0
@@ -137,7 +138,7 @@ def _header_name(name: str) -> str:
 def decode_all_headers(message: Message, defects: list[str], hint: str | None = None) -> tuple[tuple[str, str], ...]:
     """(lower-case name, decoded single-line value) for every header, in order."""
     result = []
-    for name, value in message.raw_items():
+    for name, value in bounded_headers(message.raw_items(), defects):
         key = _header_name(name)
         result.append((key, single_line(decode_header_value(value, defects, f"header {key}", hint))))
     return tuple(result)

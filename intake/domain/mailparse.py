@@ -44,6 +44,7 @@ from intake.domain.mime_parts import (  # noqa: F401  (re-exported: the old impo
     BODY_TEXT_TYPES, HEADERS_ONLY_TYPES, MAX_DEPTH, MAX_PARTS, MESSAGE_CONTAINER_TYPES,
     CollectedParts, all_parts, body_charset_hint, body_text_and_html, collect_parts, content_type,
     iter_leaves, part_filename, part_text, split_params, stdlib_defects)
+from intake.domain.bounds import bound_mail
 from intake.domain.records import ParsedMail
 from intake.errors import MailParseError
 
@@ -126,7 +127,7 @@ def parse_message(raw: bytes, received_at: datetime) -> ParsedMail:
     text, html = body_text_and_html(found)
     _note_missing_headers(message, defects)
     subject = decode_subject(raw_header(message, "subject"), defects, hint)
-    return ParsedMail(
+    return bound_mail(ParsedMail(
         message_id=single_message_id(raw_header(message, "message-id")),
         in_reply_to=single_message_id(raw_header(message, "in-reply-to")),
         references=message_ids(" ".join(raw_headers_all(message, "references"))),
@@ -144,4 +145,4 @@ def parse_message(raw: bytes, received_at: datetime) -> ParsedMail:
         headers=decode_all_headers(message, defects, hint),
         attachments=tuple(found.attachments),
         defects=_dedupe(defects),
-    )
+    ))

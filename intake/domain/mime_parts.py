@@ -8,6 +8,7 @@ rest: it is skipped with a defect.
 
 from __future__ import annotations
 
+from intake.domain.bounds import MAX_HTML_CHARS
 from intake.domain import charsets  # noqa: I001  (must come before any codec lookup)
 
 import email.policy
@@ -221,7 +222,7 @@ def body_text_and_html(found: CollectedParts) -> tuple[str, str | None]:
     html = "\n".join(found.htmls) if found.htmls else None
     text = _join_texts(found.texts)
     if not text and html:
-        text = html_to_text(html)
+        text = html_to_text(html[:MAX_HTML_CHARS])
     return text, html
 
 

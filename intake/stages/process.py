@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Callable
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
+from intake.domain.bounds import bounds_evidence
 from intake.domain.decide import as_follow_up, as_new_case, decide_message
 from intake.domain.pii import mask_rrn
 from intake.domain.threading_ import subject_matches
@@ -185,7 +186,8 @@ def _apply(session: Session, app, row: InboundMessage, prepared: Prepared, now: 
     row.channel = decision.channel.channel.value
     row.subject = mask_rrn(mail.subject)[:2000]
     row.from_address = (mail.from_address or "")[:320]
-    row.decision = mask_rrn(json.dumps(decision_evidence(decision), ensure_ascii=False))
+    row.decision = mask_rrn(json.dumps({**decision_evidence(decision), "bounds": bounds_evidence(mail)},
+                                       ensure_ascii=False))
     row.page_text = mask_rrn(row.page_text) if row.page_text else row.page_text   # decided: no clear RRN kept
     audit(session, now, "received", inbound_id=row.id,
           detail={"kind": kind.value, "channel": row.channel, "from": row.from_address,

@@ -34,6 +34,7 @@ from intake.errors import PermanentDeliveryError, TemporaryDeliveryError
 from intake.models import AuditEvent, Case, Outbox
 from intake.stages.rows import audit, audit_values
 from intake.testing_hooks import crash_point
+from intake.workers import claim_is_free
 
 if TYPE_CHECKING:
     from intake.app import App
@@ -85,18 +86,18 @@ class Claimed:
     ref: str
 
 
-def _claim_in(conn, now: datetime, limit: int) -> list[Claimed]:
+def _claim_in(conn, now: datetime, limit: int, worker_id: str | None = None) -> list[Claimed]:
     t = Outbox.__table__
     c = Case.__table__
     claimable = or_(
         and_(t.c.status == "pending", t.c.next_attempt_at <= now),
-        and_(t.c.status == "sending", t.c.claimed_until < now),   # a crashed sender's claim
+        and_(t.c.status == "sending", claim_is_free(t, now)),   # a crashed sender's claim
     )
     candidates = sa_select(t.c.id).where(claimable).order_by(t.c.id).limit(limit)
     if not is_sqlite(conn.engine):
         candidates = candidates.with_for_update(skip_locked=True)
     stmt = (update(t).where(t.c.id.in_(candidates.scalar_subquery()), claimable)
-            .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=worker_id)
             .returning(t.c.id))
     ids = sorted(r[0] for r in conn.execute(stmt).all())
     if not ids:
@@ -115,7 +116,7 @@ def reconcile_interrupted(app, now: datetime, report: SendReport) -> None:
     """Rows a crashed sender left in ``sending`` that the server had already accepted: mark them sent."""
     t = Outbox.__table__
     c = Case.__table__
-    stale = and_(t.c.status == "sending", t.c.claimed_until < now)
+    stale = and_(t.c.status == "sending", claim_is_free(t, now))
     with app.engine.begin() as conn:
         rows = conn.execute(sa_select(t.c.id, t.c.message_id, t.c.case_id, t.c.purpose, t.c.rcpt_to, c.c.ref)
                             .select_from(t.outerjoin(c, c.c.id == t.c.case_id)).where(stale)).all()
@@ -171,7 +172,7 @@ def deliver_batch(app: App, mailer: Mailer, batch: int, report: SendReport) -> i
     server accepts it, then mark the accepted ones sent (one transaction). Returns how many rows
     were claimed (0: nothing is due)."""
     with app.engine.begin() as conn:
-        items = _claim_in(conn, app.now(), batch)
+        items = _claim_in(conn, app.now(), batch, app.worker_id)
     accepted: list[Accepted] = []
     try:
         for item in items:
