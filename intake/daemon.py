@@ -144,9 +144,14 @@ class Daemon:
             if self.stop_event.is_set():
                 return
             try:
-                self._woke(name, one_pass())
+                report = one_pass()
+                self._woke(name, report)
                 self.ops.tick(name)        # the watchdog and /healthz see progress, not a timer
+                if name == "send":         # mail the server refused or could not take now
+                    self.ops.error("smtp", report.deferred + report.failed)
             except Exception as exc:  # logged; the next wake-up tries again
+                if name == "send":
+                    self.ops.error("smtp")
                 log.error("- %s loop error: %s", name, exc, exc_info=True)
 
     def _woke(self, name: str, report) -> None:

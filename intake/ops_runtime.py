@@ -77,8 +77,9 @@ class OpsRuntime:
                 if self.notifier.notify("WATCHDOG=1"):
                     self.watchdog_pings += 1
 
-    def error(self, server: str) -> None:
-        self.errors.labels(server=server).inc()
+    def error(self, server: str, count: int = 1) -> None:
+        if count > 0:
+            self.errors.labels(server=server).inc(count)
 
     def stopping(self) -> None:
         self.notifier.notify("STOPPING=1", "STATUS=stopping")

@@ -144,3 +144,15 @@ def test_watchdog_only_while_every_loop_progresses_and_healthz_fails_when_stale(
         server.server_close()
         app.engine.dispose()
         sock.close()
+
+
+def test_server_errors_are_counted_by_server(tmp_path):
+    """A send pass whose mail the SMTP server deferred or refused counts as SMTP errors; none counts nothing."""
+    from prometheus_client import generate_latest
+
+    ops = OpsRuntime(notifier=SdNotifier(""))    # no notify socket
+    for server, count in (("smtp", 2), ("smtp", 0), ("imap", 1), ("smtp", 1)):
+        ops.error(server, count)
+    text = generate_latest(ops.registry).decode()
+    assert 'intake_errors_total{server="smtp"} 3.0' in text
+    assert 'intake_errors_total{server="imap"} 1.0' in text
