@@ -21,6 +21,8 @@ class StaffRoster:
     staff: tuple[StaffMember, ...]
     absences: Mapping[str, tuple[tuple[Any, Any], ...]] = field(default_factory=dict)
     roles: Mapping[str, str] = field(default_factory=dict)   # staff id -> staff|manager|admin (console rights)
+    # staff id -> ((first day, last day, delegate id), ...): the console's absences with a delegate
+    delegates: Mapping[str, tuple[tuple[Any, Any, str], ...]] = field(default_factory=dict)
 
     def role(self, staff_id: str) -> str:
         """The console role: as written in staff.toml, else ``manager`` for a department head, else ``staff``."""
@@ -37,6 +39,16 @@ class StaffRoster:
     def member_by_email(self, address: str | None) -> StaffMember | None:
         a = (address or "").strip().lower()
         return next((s for s in self.staff if s.email.lower() == a), None) if a else None
+
+
+def delegate_for(roster: StaffRoster, staff_id: str, day) -> str | None:
+    """Who stands in for ``staff_id`` on ``day``: the delegate of an absence covering that day, when
+    the delegate is another active member of the roster; else None (mail stays with the person)."""
+    for first, last, delegate_id in roster.delegates.get(staff_id, ()):
+        member = roster.member(delegate_id)
+        if first <= day <= last and delegate_id != staff_id and member is not None and member.active:
+            return delegate_id
+    return None
 
 
 DEPARTMENT_KEYS = {"id", "name", "head"}

@@ -45,6 +45,7 @@ from intake.domain.clocks import CUSTOMER_FACING, ActionKind, DueAction, actions
 from intake.domain.workdays import is_working_moment, needs_review_warning, to_seoul
 from intake.errors import ConfigErrors
 from intake.models import Case, CaseClock, Notice
+from intake.settings_roster import delegate_for
 from intake.stages.clocks import LIVE_STATES, done_keys, refresh, reminder_rules, sync_case, to_clock
 from intake.stages.case_facts import case_facts, facts_for_staff
 from intake.stages.outbox import customer_skip_reason, enqueue
@@ -174,6 +175,13 @@ def _context_parts(app, case: Case, row: CaseClock, action: DueAction):
     return handler, department, facts
 
 
+def _addressee(app, member, now: datetime):
+    """Who gets ``member``'s timed mail today: their delegate while they are away with one (issue 14),
+    else themselves; and the audit detail that records the redirect."""
+    delegate = app.settings.roster.member(delegate_for(app.settings.roster, member.id, to_seoul(now).date()) or "")
+    return (delegate, {"delegate_of": member.id}) if delegate is not None else (member, {})
+
+
 def _mark_overdue(session: Session, case: Case, row: CaseClock, action: DueAction, detail: dict, now: datetime,
                   report: SweepReport) -> None:
     row.overdue_at = action.due_at
@@ -226,12 +234,13 @@ def _take(session: Session, app, case: Case, row: CaseClock, action: DueAction, 
 
     if action.kind in (ActionKind.REMIND_HALF, ActionKind.REMIND_MORNING):
         ctx = replies.reminder_context(facts_for_staff(facts), handler, department, app.org, now)
-        outbox_id = enqueue(session, app, case, "reminder", "reminder", ctx, language="ko", to=handler.email, now=now,
+        to, redirect = _addressee(app, handler, now)
+        outbox_id = enqueue(session, app, case, "reminder", "reminder", ctx, language="ko", to=to.email, now=now,
                        auto_submitted="auto-generated", reply_to=app.settings.organization.intake_address)
-        _queued(session, notice, outbox_id, handler.email, report)
-        audit(session, now, "reminded", case_id=case.id, detail={**detail, "to": handler.email,
+        _queued(session, notice, outbox_id, to.email, report)
+        audit(session, now, "reminded", case_id=case.id, detail={**detail, "to": to.email, **redirect,
                                                                   "reminder": action.kind.value})
-        report.lines.append(f"{case.ref} {action.kind.value} reminder to {handler.email}")
+        report.lines.append(f"{case.ref} {action.kind.value} reminder to {to.email}")
         return
 
     if action.kind is ActionKind.ESCALATE:
@@ -305,15 +314,16 @@ def send_digests(app, now: datetime, report: SweepReport) -> None:
                 for case in cases:
                     category = app.rules.category_rules.category(case.category)
                     entries.append((case_facts(case, category.label if category else case.category), member))
-                ctx = replies.daily_digest_context(day, now, member, entries, app.org)
+                to, redirect = _addressee(app, member, now)
+                ctx = replies.daily_digest_context(day, now, to, entries, app.org)
                 outbox_id = enqueue(session, app, None, "daily-digest", "daily-digest", ctx, language="ko",
-                               to=member.email, now=now, auto_submitted="auto-generated")
-                _queued(session, notice, outbox_id, member.email, mine)
-                audit(session, now, "digest", detail={"to": member.email, "day": day.isoformat(),
+                               to=to.email, now=now, auto_submitted="auto-generated")
+                _queued(session, notice, outbox_id, to.email, mine)
+                audit(session, now, "digest", detail={"to": to.email, **redirect, "day": day.isoformat(),
                                                        "open": len(cases), "overdue": ctx["overdue_count"]})
             report.digests += 1
             report.queued += mine.queued
-            report.lines.append(f"daily digest to {member.email} ({len(cases)} open)")
+            report.lines.append(f"daily digest to {to.email} ({len(cases)} open)")
         except IntegrityError:
             report.raced += 1
 

@@ -55,11 +55,14 @@ def merge_calendar(config: CalendarConfig, days: list[Day]) -> CalendarConfig:
 
 
 def merge_absences(roster, absences: list[Absence]):
-    """The roster with the console's absences added to each person's ``away`` periods."""
+    """The roster with the console's absences added to each person's ``away`` periods, and their
+    delegates in ``delegates`` (read with ``intake.settings_roster.delegate_for``)."""
     merged = {k: tuple(v) for k, v in roster.absences.items()}
+    delegates = {k: tuple(v) for k, v in roster.delegates.items()}
     for a in absences:
         merged[a.staff_id] = tuple(sorted(set(merged.get(a.staff_id, ())) | {(a.first_day, a.last_day)}))
-    return replace(roster, absences=merged)
+        delegates[a.staff_id] = (*delegates.get(a.staff_id, ()), (a.first_day, a.last_day, a.delegate_id))
+    return replace(roster, absences=merged, delegates=delegates)
 
 
 def delegate_on(absences: list[Absence], staff_id: str, day: date) -> str | None:

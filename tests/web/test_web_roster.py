@@ -3,6 +3,7 @@ daemon's sweep (pure merge as tables; pages over HTTP)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -64,3 +65,57 @@ def test_admin_adds_absence_and_closed_day_the_daemon_picks_them_up(console):
     staff = console.client()
     sign_in(console, staff, "jiyoung.park@example.org")
     assert staff.get("/roster").status_code == 403 and staff.get("/calendar").status_code == 403
+
+
+@pytest.mark.parametrize("with_delegate", [True, False])
+def test_half_reminder_for_an_away_handler_goes_to_the_delegate(tmp_path, dovecot, smtp_sink, with_delegate):
+    """Issue 14: on a day the handler is away with a delegate (a console absence), the sweep's
+    reminder goes to the delegate and the audit says whose it was; away without one, to the handler."""
+    from sqlalchemy import insert
+    from sqlmodel import select
+
+    from intake.app import build_app
+    from intake.models import AuditEvent, Case, Notice
+    from intake.settings import load_settings
+    from intake.settings_roster import delegate_for
+    from intake.stages.sweep import sweep
+    from intake.web.tables import WebAbsence
+    from tests.e2e.harness import FixedClock, make_env
+    from tests.e2e.test_timed_mail import KST, WED_10, request_mail
+
+    env = make_env(tmp_path, dovecot, smtp_sink, f"sqlite:///{tmp_path / 'intake.db'}")
+    env.append(request_mail(1), internaldate=WED_10)
+    env.run_once(clock=FixedClock(WED_10 + timedelta(minutes=5)))
+    with env.session() as s:
+        case = s.exec(select(Case)).one()
+        handler_id, case_id = case.handler_id, case.id
+    thu_10 = datetime(2026, 11, 26, 10, 0, tzinfo=KST)             # the half point of the reply clock
+    settings = load_settings(env.config)
+    roster = settings.roster
+    handler = roster.member(handler_id)
+    delegate = next(m for m in roster.staff if m.active and m.id != handler_id)
+    daemon = build_app(settings, clock=FixedClock(thu_10))
+    try:
+        if with_delegate:                                         # entered in the console
+            with daemon.engine.begin() as conn:
+                conn.execute(insert(WebAbsence.__table__).values(
+                    staff_id=handler_id, first_day=thu_10.date(), last_day=thu_10.date(), delegate_id=delegate.id,
+                    actor=ADMIN, at=datetime.now(timezone.utc)))
+        else:                                                     # away in staff.toml: no delegate
+            from dataclasses import replace
+
+            daemon.toml_roster = replace(roster, absences={handler_id: ((thu_10.date(), thu_10.date()),)})
+        sweep(daemon, thu_10)
+        assert thu_10.date() in {d for a, b in daemon.settings.roster.absences[handler_id] for d in (a, b)}
+        assert delegate_for(daemon.settings.roster, handler_id, thu_10.date()) == (delegate.id if with_delegate
+                                                                                   else None)
+        with env.session() as s:
+            notice = s.exec(select(Notice).where(Notice.kind == "remind-half", Notice.case_id == case_id)).one()
+            event = s.exec(select(AuditEvent).where(AuditEvent.event == "reminded",
+                                                    AuditEvent.case_id == case_id)).one()
+            detail = json.loads(event.detail)
+        expected = delegate.email if with_delegate else handler.email
+        assert notice.recipient == expected and detail["to"] == expected
+        assert detail.get("delegate_of") == (handler_id if with_delegate else None)
+    finally:
+        daemon.engine.dispose()
