@@ -12,6 +12,7 @@ from sqlmodel import select
 from intake.app import build_app
 from intake.db import make_engine, transaction, upgrade
 from intake.devservers.localconfig import LocalServers, write_local_config
+from tests.fixtures.registering import register_raw
 from intake.models import AuditEvent, Case, InboundMessage, Notice, Outbox
 from intake.settings import load_settings
 from intake.stages import process
@@ -48,19 +49,7 @@ def fax_mail(sender: str, number: str, uid: int) -> bytes:
 
 
 def register(app, raw: bytes, uid: int) -> Case:
-    blob = app.store.put_message(raw)
-    with transaction(app.engine) as s:
-        row = InboundMessage(mailbox="INBOX", uidvalidity=1, uid=uid, message_id=None, content_hash=blob.sha256,
-                             raw_path=str(blob.path), size=blob.size, received_at=RECEIVED,
-                             fetched_at=RECEIVED, next_attempt_at=RECEIVED)
-        s.add(row)
-        s.flush()
-        mail = process.parse(raw, row)
-        process.apply(s, app, row, process.prepare(mail, row, s, app), RECEIVED)
-        case = s.get(Case, row.case_id)
-        assert case is not None
-        s.expunge(case)
-        return case
+    return register_raw(app, raw, uid, RECEIVED)
 
 
 def test_unconfigured_gateway_is_a_fax_and_admins_are_told_once(app):

@@ -22,9 +22,9 @@ from sqlmodel import select
 from intake.app import build_app
 from intake.db import make_engine, transaction, upgrade
 from intake.devservers.localconfig import LocalServers, write_local_config
-from intake.models import AuditEvent, Case, Correction, InboundMessage, Outbox
+from intake.models import AuditEvent, Correction, Outbox
 from intake.settings import load_settings
-from intake.stages import process
+from tests.fixtures.registering import register_raw
 from intake.stages.corrections import CorrectionError, correction_summary, find_case, reassign, reclassify
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,19 +82,7 @@ def app(config):
 
 def register_sample(app, name: str, uid: int) -> str:
     """Store one sample as fetched mail and run the real processing code on it: the case ref."""
-    raw = (SAMPLES / name).read_bytes()
-    blob = app.store.put_message(raw)
-    with transaction(app.engine) as s:
-        row = InboundMessage(mailbox="INBOX", uidvalidity=1, uid=uid, message_id=None, content_hash=blob.sha256,
-                             raw_path=str(blob.path), size=blob.size, received_at=RECEIVED,
-                             fetched_at=RECEIVED, next_attempt_at=RECEIVED)
-        s.add(row)
-        s.flush()
-        mail = process.parse(raw, row)
-        summary = process.apply(s, app, row, process.prepare(mail, row, s, app), RECEIVED)
-        case = s.get(Case, row.case_id)
-        assert case is not None, summary
-        return case.ref
+    return register_raw(app, (SAMPLES / name).read_bytes(), uid, RECEIVED).ref
 
 
 def mail_text(raw: bytes) -> str:
