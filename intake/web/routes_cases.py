@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date, datetime, time
 
@@ -16,7 +15,7 @@ from intake.db import transaction
 from intake.domain.mailparse import parse_message
 from intake.models import AuditEvent, Case, CaseClock, InboundMessage, Outbox, StoredAttachment
 from intake.stages import case_actions, corrections
-from intake.web import search
+from intake.web import evidence_view, search
 from intake.web.context import can_see, current_user, may_act, page, render, state, visible
 from intake.web.security import CUSTOMER_HTML_CSP, content_disposition, customer_html_document
 
@@ -75,22 +74,12 @@ def _messages(st, session: Session, case: Case) -> list[dict]:
     return out
 
 
-def _evidence(case: Case) -> list[str]:
-    try:
-        data = json.loads(case.evidence or "[]")
-    except ValueError:
-        return [case.evidence or ""]
-    if isinstance(data, dict):
-        return [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items()]
-    return [json.dumps(item, ensure_ascii=False) if not isinstance(item, str) else item for item in data]
-
-
 def _case_page(request: Request, ref: str, result: str = "", error: str = "", status: int = 200):
     st, user = state(request), current_user(request)
     with transaction(st.intake.engine) as s:
         case = _case_or_404(s, user, ref)
         ctx = {
-            "case": case, "messages": _messages(st, s, case), "evidence": _evidence(case),
+            "case": case, "messages": _messages(st, s, case),
             "clocks": s.exec(select(CaseClock).where(CaseClock.case_id == case.id).order_by(CaseClock.id)).all(),
             "events": s.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)).all(),
             "mails": s.exec(select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id)).all(),
@@ -99,7 +88,17 @@ def _case_page(request: Request, ref: str, result: str = "", error: str = "", st
             "staff": st.intake.settings.roster.staff,
         }
         s.expunge_all()
+    _readable_evidence(st, ctx)
     return render(request, "case.html", ctx, status=status)
+
+
+def _readable_evidence(st, ctx: dict) -> None:
+    """The evidence and the audit trail as Korean rows (``intake.web.evidence_view``)."""
+    roster = st.intake.settings.roster
+    departments = {d.id: d.name for d in roster.departments}
+    ctx["evidence"] = evidence_view.evidence_rows(ctx["case"].evidence, [(o.template, o.template_version)
+                                                                         for o in ctx["mails"]], departments)
+    ctx["audit"] = evidence_view.audit_rows(ctx["events"], {s.id: s.name for s in roster.staff}, departments)
 
 
 @page
