@@ -33,6 +33,7 @@ from intake.domain.reply_contexts import (  # noqa: F401  (re-exported: replies.
     command_error_context, template_rejected_context, calendar_review_context, letter_context,
     case_reassigned_context, decision_notice_context, survey_context, survey_recovery_context,
     operator_alert_context, fax_gateway_new_context)
+from intake.domain.reply_contexts import sign_in_link_context  # noqa: F401  (re-exported, the console's)
 
 CUSTOMER = "customer"
 STAFF = "staff"
@@ -329,6 +330,12 @@ _spec("survey-recovery", STAFF, "만족도 조사 낮은 점수: 시정 업무 (
       Variable("score_label", "점수 이름", example="매우 불만족"),
       Variable("comment", "고객 의견 (may be empty)", example="답변이 너무 늦었습니다."),
       Variable("due_at", "시정 처리 기한 (datetime); use |kdatetime", example=_DUE))
+
+_spec("sign-in-link", STAFF, "관리 화면 로그인 링크 (the console's single-use sign-in link, to the staff member "
+      "who asked for it at /login)",
+      ORG, RECIPIENT_NAME,
+      Variable("link", "로그인 링크 (한 번만 쓸 수 있음)", example="https://intake.example.org/login/link/Xq3v9TzA1bC2dE4f"),
+      Variable("minutes", "링크가 유효한 시간 (분, int)", example=15))
 
 MESSAGE_NAMES: tuple[str, ...] = tuple(MESSAGES)
 

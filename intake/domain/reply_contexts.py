@@ -340,3 +340,7 @@ def case_reassigned_context(case: CaseFacts, handler: StaffMember, department: D
     ctx["changed_by"] = _s(changed_by)
     ctx["category_changed"] = bool(category_changed)
     return ctx
+
+
+def sign_in_link_context(recipient_name: str, org: OrgFacts, link: str, minutes: int) -> dict:
+    return {"org": org_context(org), "recipient_name": _s(recipient_name), "link": _s(link), "minutes": int(minutes)}

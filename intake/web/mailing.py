@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
-from intake.domain.outgoing import Envelope, compose, new_message_id
-from intake.domain.records import RenderedMail
+from intake.domain import replies
 from intake.errors import PermanentDeliveryError, TemporaryDeliveryError
 from intake.models import Outbox
-from intake.stages.outbox import new_token
+from intake.stages.outbox import enqueue
 from intake.stages.send import CLAIM_SECONDS, Claimed, SendReport, mark_sent
 
 log = logging.getLogger("intake.web")
@@ -25,27 +24,12 @@ log = logging.getLogger("intake.web")
 PURPOSE = "web-sign-in"
 
 
-def sign_in_text(name: str, link: str, minutes: int, org_name: str) -> str:
-    return (f"{name} 님, 안녕하십니까.\n\n"
-            f"{org_name} 민원 접수 관리 화면에 로그인하시려면 아래 링크를 여십시오.\n\n"
-            f"{link}\n\n"
-            f"이 링크는 {minutes}분 동안 한 번만 쓸 수 있습니다.\n"
-            f"로그인을 요청하신 적이 없으면 이 메일을 지우셔도 됩니다. 다른 사람은 이 링크 없이 로그인할 수 없습니다.\n")
-
-
-def queue_sign_in_mail(conn, settings, to: str, name: str, link: str, minutes: int, now: datetime) -> int:
-    """Insert the sign-in mail into the outbox (the caller's transaction); returns its row id."""
-    org = settings.organization
-    rendered = RenderedMail(template=PURPOSE, template_version="builtin", subject="[민원 접수 관리] 로그인 링크",
-                            text=sign_in_text(name, link, minutes, org.name))
-    message_id = new_message_id(new_token(), org.domain)
-    raw = compose(rendered, Envelope(from_address=settings.smtp.from_address, from_name=org.name, to=(to,),
-                                     message_id=message_id, date=now, auto_submitted="auto-generated"))
-    t = Outbox.__table__
-    return conn.execute(insert(t).values(
-        case_id=None, purpose=PURPOSE, message_id=message_id, mail_from=settings.smtp.from_address, rcpt_to=to,
-        raw=raw, template=None, template_version=None, status="pending", attempts=0, next_attempt_at=now,
-        created_at=now).returning(t.c.id)).scalar_one()
+def queue_sign_in_mail(session, app, member, link: str, minutes: int, now: datetime) -> int:
+    """Queue the sign-in mail (template ``sign-in-link``, editable like every other) in the
+    caller's transaction; returns its outbox row id."""
+    ctx = replies.sign_in_link_context(member.name, app.org, link, minutes)
+    return enqueue(session, app, None, PURPOSE, "sign-in-link", ctx, language="ko", to=member.email, now=now,
+                   auto_submitted="auto-generated")
 
 
 def _claim(app, outbox_id: int, now: datetime) -> Claimed | None:
@@ -55,11 +39,11 @@ def _claim(app, outbox_id: int, now: datetime) -> Claimed | None:
                             .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS)))
         if done.rowcount != 1:
             return None     # a daemon sender took it first
-        r = conn.execute(select(t.c.message_id, t.c.mail_from, t.c.rcpt_to, t.c.raw, t.c.purpose)
-                         .where(t.c.id == outbox_id)).one()
+        r = conn.execute(select(t.c.message_id, t.c.mail_from, t.c.rcpt_to, t.c.raw, t.c.purpose, t.c.template,
+                                t.c.template_version).where(t.c.id == outbox_id)).one()
     return Claimed(id=outbox_id, case_id=None, purpose=r.purpose, message_id=r.message_id, mail_from=r.mail_from,
-                   rcpt_to=r.rcpt_to, raw=bytes(r.raw), attach_raw_path=None, template=None, template_version=None,
-                   ref="-")
+                   rcpt_to=r.rcpt_to, raw=bytes(r.raw), attach_raw_path=None, template=r.template,
+                   template_version=r.template_version, ref="-")
 
 
 def _release(app, outbox_id: int, reason: str) -> None:

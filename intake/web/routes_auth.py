@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
+from intake.db import transaction
 from intake.web import auth, mailing
 from intake.web.context import current_user, page, render, session_cookie, state
 
@@ -49,7 +50,8 @@ async def _login_request(request: Request):
         return with_presession(request, "login.html", {"error": "전자우편 주소를 정확히 입력해 주십시오."}, 400)
     now = st.intake.now()
     outbox_id = None
-    with st.intake.engine.begin() as conn:
+    with transaction(st.intake.engine) as session:
+        conn = session.connection()
         if auth.limited(conn, st.keys, address, _client(request), now):
             auth.record_attempt(conn, st.keys, address, _client(request), "limited", now)
             outcome = "limited"
@@ -60,8 +62,7 @@ async def _login_request(request: Request):
             if outcome == "mailed":
                 token = auth.new_link(conn, st.keys, member.id, now)
                 link = f"{st.base_url}/login/link/{token}"
-                outbox_id = mailing.queue_sign_in_mail(conn, st.intake.settings, member.email, member.name, link,
-                                                       auth.LINK_MINUTES, now)
+                outbox_id = mailing.queue_sign_in_mail(session, st.intake, member, link, auth.LINK_MINUTES, now)
                 auth.attach_outbox(conn, st.keys, token, outbox_id)
                 auth.audit_event(conn, now, "web-sign-in-link", member.id, {"outbox_id": outbox_id})
     log.info("sign-in request: %s", outcome)     # never the address

@@ -46,6 +46,7 @@ def built_contexts() -> dict[str, dict]:
                                                            call_by=NOW + timedelta(days=2), kept_aside=KEPT_ASIDE),
         "progress-notice": replies.progress_notice_context(case, HANDLER, DEPT, ORG, "진행 중"),
         "calendar-review": replies.calendar_review_context("관리자", ORG, 2027, [2026], "calendar.toml"),
+        "sign-in-link": replies.sign_in_link_context("김민준", ORG, "https://x/login/link/t", 15),
         "operator-alert": replies.operator_alert_context("관리자", ORG, "backlog", "밀려 있습니다", "2026-11-25 10:30",
                                                          ["미발송 메일: 2026-11-25 09:00부터"]),
         "fax-gateway-new": replies.fax_gateway_new_context("관리자", ORG, "noreply@mobilefax.co.kr", "2026-001204",
