@@ -171,6 +171,21 @@ def answer_by_link(app, link_token: str, now: datetime, comment: str = "") -> An
         return answer_survey(session, app, survey, score, comment, "link", now)
 
 
+def link_state(app, link_token: str, now: datetime) -> str:
+    """What a survey link stands for now, before anything is recorded: ``open`` (may be answered),
+    ``answered`` (a survey takes one answer), ``expired`` or ``unknown`` (forged or no such survey)."""
+    checked = check_link_token(app.settings.web.secret, link_token)
+    if checked is None:
+        return "unknown"
+    with Session(app.engine) as session:
+        survey = session.exec(select(Survey).where(Survey.token == checked[0])).first()
+    if survey is None:
+        return "unknown"
+    if survey.state == "answered":
+        return "answered"
+    return "expired" if now > survey.expires_at else "open"
+
+
 def apply_reply(session: Session, app, row: InboundMessage, mail, now: datetime) -> str | None:
     """A customer's reply to a survey (its token in To/Cc); None when the mail is not one."""
     tokens = tokens_in(mail)

@@ -22,6 +22,8 @@ from intake.web.context import current_user, page, render, state
 
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
               "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox")
+SURVEY_CLOSED = {"answered": "이미 응답하신 조사입니다. 참여하여 주셔서 감사합니다.",
+                 "expired": "응답 기한이 지난 조사입니다. 관심을 가져 주셔서 감사합니다."}
 SCORES = {5: "매우 만족", 4: "만족", 3: "보통", 2: "불만족", 1: "매우 불만족"}
 
 
@@ -75,6 +77,12 @@ async def survey(request: Request):
     from intake.web.routes_auth import with_presession
 
     if request.method == "GET":
+        state_now = survey_mod.link_state(st.intake, token, st.intake.now())
+        if state_now == "unknown":
+            raise HTTPException(404, "unknown survey link")
+        if state_now != "open":         # a used or late link: a neutral page, nothing recorded
+            return with_presession(request, "survey_done.html", {"ok": False, "message": SURVEY_CLOSED[state_now]},
+                                   409 if state_now == "answered" else 410)
         return with_presession(request, "survey.html", {"token": token, "label": SCORES[checked[1]]})
     form = await request.form()
     done = survey_mod.answer_by_link(st.intake, token, st.intake.now(), str(form.get("comment") or "")[:2000])

@@ -108,12 +108,14 @@ def sign_in(console: Console, client, address: str) -> None:
 SAMPLES = ("sample-001.eml", "sample-002.eml", "sample-003.eml", "sample-070.eml", "sample-071.eml")
 
 
-def build_console(tmp_path: Path, dovecot, smtp_sink, db_url: str | None = None, base_url="http://testserver"):
+def build_console(tmp_path: Path, dovecot, smtp_sink, db_url: str | None = None, base_url="http://testserver",
+                  survey: bool = False):
     secret = tmp_path / "web-secret"
     auth.init_secret(secret)
     env = make_env(tmp_path, dovecot, smtp_sink, db_url or f"sqlite:///{tmp_path / 'intake.db'}",
                    extra=f'[web]\nlisten = "127.0.0.1:8080"\nbase_url = "{base_url}"\n'
-                         f'secret_file = "{secret}"\nsession_hours = 8\n')
+                         f'secret_file = "{secret}"\nsession_hours = 8\n'
+                         + ("[survey]\nenabled = true\ndelay_hours = 24\n" if survey else ""))
     for name in SAMPLES:
         env.append(sample_bytes(name))
     env.append(hostile_mail())
@@ -123,6 +125,40 @@ def build_console(tmp_path: Path, dovecot, smtp_sink, db_url: str | None = None,
     app = build_app(settings, clock=clock, engine=make_engine(settings.database.url))
     keys = auth.keys_from(settings.web)
     return Console(env=env, app=app, asgi=create_app(app, keys=keys), clock=clock, keys=keys)
+
+
+HOSTILE_SENDER = "gildong.hong@example.net"
+
+
+def mail_a_survey(console: Console, customer: str = HOSTILE_SENDER) -> tuple[str, list[str]]:
+    """Answer ``customer``'s case (the staff action code), move the console's clock to the first
+    working moment a day later, let the sweep's survey hook queue the survey and the daemon's
+    sender deliver it to the SMTP sink; returns the case reference and the survey mail's links."""
+    from sqlmodel import select
+
+    from intake.adapters.smtp_mailer import SmtpMailer
+    from intake.db import transaction
+    from intake.domain.workdays import is_working_moment
+    from intake.models import Case
+    from intake.stages.case_actions import answer
+    from intake.stages.send import deliver_due
+    from intake.stages.survey import send_due_surveys
+
+    app = console.app
+    with transaction(app.engine) as s:
+        case = s.exec(select(Case).where(Case.customer_address == customer)).first()
+        answer(s, app, case, "문의하신 내용은 안내해 드린 대로 처리됩니다.", case.handler_id, app.now())
+        ref = case.ref
+    when = (app.now() + timedelta(hours=25)).replace(minute=0, second=0, microsecond=0)
+    while not is_working_moment(app.calendar(when), when):
+        when += timedelta(minutes=30)
+    console.clock.offset = when - datetime.now(timezone.utc)
+    assert send_due_surveys(app, app.now()) == 1
+    deliver_due(app, SmtpMailer(app.settings.smtp))
+    texts = [m.get_body(("plain",)).get_content() for m in console.mails_to(customer)
+             if "고객 만족도" in str(m["Subject"]) and ref in str(m["Subject"])]
+    assert len(texts) == 1, "one survey mail at the SMTP sink"
+    return ref, re.findall(r"https?://\S+/survey/[0-9a-f.]+", texts[0])
 
 
 @pytest.fixture
@@ -135,4 +171,4 @@ def console(tmp_path, dovecot, smtp_sink):
 
 
 ADMIN = "minsu.kim@example.org"          # kim.minsu: role = "admin" (config/staff.toml)
-__all__ = ["console", "Console", "csrf_of", "sign_in", "ADMIN", "run_once"]
+__all__ = ["console", "Console", "csrf_of", "sign_in", "ADMIN", "run_once", "mail_a_survey"]

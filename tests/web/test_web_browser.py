@@ -11,6 +11,9 @@ import socket
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ import pytest
 from intake.adapters.smtp_mailer import SmtpMailer
 from intake.stages.send import deliver_due
 from tests.e2e.harness import REPO, wait_for
-from tests.web.conftest import ADMIN, build_console
+from tests.web.conftest import ADMIN, build_console, mail_a_survey
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
@@ -32,12 +35,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path, dovecot, smtp_sink):
+@contextmanager
+def serving(console):
+    """The console's ASGI app under uvicorn on its base_url's port, in a thread."""
     import uvicorn
 
-    port = _free_port()
-    console = build_console(tmp_path, dovecot, smtp_sink, base_url=f"http://127.0.0.1:{port}")
+    port = int(console.app.settings.web.base_url.rsplit(":", 1)[1])
     server = uvicorn.Server(uvicorn.Config(console.asgi, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -49,6 +52,19 @@ def served(tmp_path, dovecot, smtp_sink):
         server.should_exit = True
         thread.join(10)
         console.app.engine.dispose()
+
+
+@pytest.fixture
+def served(tmp_path, dovecot, smtp_sink):
+    with serving(build_console(tmp_path, dovecot, smtp_sink, base_url=f"http://127.0.0.1:{_free_port()}")) as s:
+        yield s
+
+
+@pytest.fixture
+def served_with_survey(tmp_path, dovecot, smtp_sink):
+    with serving(build_console(tmp_path, dovecot, smtp_sink, base_url=f"http://127.0.0.1:{_free_port()}",
+                               survey=True)) as s:
+        yield s
 
 
 @pytest.fixture
@@ -145,3 +161,49 @@ def test_console_in_a_real_browser(served, browser):
     shot(d, "08-calendar")
     logs = [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
     assert logs == [], logs                                  # nothing the policy had to block
+
+
+def test_survey_answered_through_the_mailed_link_then_the_link_is_used_up(served_with_survey, browser):
+    """No session: the customer opens the "매우 만족" link of the survey mail that arrived at the
+    SMTP sink, adds a comment, sees the thanks page; the same link (or another score's) later
+    shows a neutral "already answered" page with HTTP 409, and nothing changes."""
+    from selenium.webdriver.common.by import By
+    from sqlmodel import select
+
+    from intake.db import transaction
+    from intake.models import AuditEvent, Survey
+
+    console, base = served_with_survey
+    ref, links = mail_a_survey(console)
+    assert len(links) == 5 and all(link.startswith(base + "/survey/") for link in links)
+    very_satisfied = links[0]                                # the mail lists 5 (매우 만족) first
+    d = browser
+    d.get(very_satisfied)
+    assert "매우 만족" in d.find_element(By.CSS_SELECTOR, "section.card").text
+    assert not d.find_elements(By.CSS_SELECTOR, "header nav"), "a survey page shows no console navigation"
+    shot(d, "09-survey")
+    d.find_element(By.ID, "comment").send_keys("빠르게 답변해 주셔서 고맙습니다.")
+    d.find_element(By.CSS_SELECTOR, "button.primary").click()
+    _wait(d, lambda d: d.find_elements(By.ID, "survey-result"))
+    assert "감사합니다" in d.find_element(By.ID, "survey-result").text
+    shot(d, "10-survey-thanks")
+
+    d.delete_all_cookies()
+    d.get(very_satisfied)                                    # the used link, opened again
+    _wait(d, lambda d: d.find_elements(By.ID, "survey-result"))
+    assert "이미 응답하신 조사입니다" in d.find_element(By.ID, "survey-result").text
+    assert not d.find_elements(By.ID, "comment")
+    shot(d, "11-survey-used")
+    for link in (very_satisfied, links[4]):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(link, timeout=10)
+        assert refused.value.code == 409
+        assert "이미 응답하신 조사입니다" in refused.value.read().decode()
+    with transaction(console.app.engine) as s:
+        survey = s.exec(select(Survey)).one()
+        assert (survey.state, survey.score, survey.answered_via) == ("answered", 5, "link")
+        assert survey.comment == "빠르게 답변해 주셔서 고맙습니다."
+        answers = s.exec(select(AuditEvent).where(AuditEvent.event == "survey-answered")).all()
+        assert len(answers) == 1 and answers[0].actor == "customer"
+    logs = [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+    assert logs == [], logs
