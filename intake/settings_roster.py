@@ -51,6 +51,16 @@ def delegate_for(roster: StaffRoster, staff_id: str, day) -> str | None:
     return None
 
 
+def delegates_on(roster: StaffRoster, day) -> dict[str, str]:
+    """Staff id -> the delegate standing in for them on ``day`` (``delegate_for`` of everyone with one)."""
+    out = {}
+    for staff_id in roster.delegates:
+        delegate = delegate_for(roster, staff_id, day)
+        if delegate is not None:
+            out[staff_id] = delegate
+    return out
+
+
 DEPARTMENT_KEYS = {"id", "name", "head"}
 STAFF_KEYS = {"id", "name", "department", "phone", "email", "active", "away", "role"}
 

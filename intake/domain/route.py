@@ -19,9 +19,11 @@ def choose_handler(
     open_counts: Mapping[str, int],
     absences: Mapping[str, Sequence[tuple[date, date]]],
     on: date,
+    delegates: Mapping[str, str] | None = None,
 ) -> Route:
     """Fewest open cases among active staff of ``department`` not absent ``on``
-    (inclusive date ranges); ties by staff id. Nobody available -> the head.
+    (inclusive date ranges); ties by staff id. Nobody available -> the head, or the head's
+    delegate when ``delegates`` (staff id -> who stands in for them ``on``) names one.
 
     Raises KeyError for an unknown department.
     """
@@ -39,4 +41,8 @@ def choose_handler(
         )
         return Route(department, best.id, reason)
     why = "no active staff" if not active else "all active staff absent on " + on.isoformat()
-    return Route(department, dep.head, f"{why} in {department}: department head {dep.head}")
+    reason = f"{why} in {department}: department head {dep.head}"
+    delegate = (delegates or {}).get(dep.head)
+    if delegate and delegate != dep.head:
+        return Route(department, delegate, f"{reason}; {dep.head} away: delegate {delegate}")
+    return Route(department, dep.head, reason)

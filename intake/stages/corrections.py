@@ -21,6 +21,7 @@ from intake.domain.records import Route, StaffMember
 from intake.domain.route import choose_handler
 from intake.errors import IntakeError
 from intake.models import Case, Correction, InboundMessage
+from intake.settings_roster import delegates_on
 from intake.stages.case_facts import case_facts, department as department_of, facts_for_staff
 from intake.stages.outbox import enqueue
 from intake.stages.rows import audit, open_case_counts
@@ -69,7 +70,7 @@ def resolve_target(session: Session, app, case: Case, to: str, now: datetime) ->
     others = [s for s in roster.staff if s.id != case.handler_id]
     local_day = now.astimezone(app.settings.tz).date()
     route = choose_handler(dep.id, others, list(roster.departments), open_case_counts(session),
-                           roster.absences, local_day)
+                           roster.absences, local_day, delegates_on(roster, local_day))
     chosen = roster.member(route.staff_id)
     if chosen is None:
         raise CorrectionError(f"department {dep.id!r}: head {route.staff_id!r} is not in staff.toml")

@@ -21,6 +21,7 @@ from intake.domain.deadlines import due_time
 from intake.domain.records import Channel, Classification, MessageDecision, ParsedMail, Route, StaffMember
 from intake.domain.route import choose_handler
 from intake.models import Case, InboundMessage
+from intake.settings_roster import delegates_on
 from intake.stages.attachments import store_attachments
 from intake.stages.case_facts import case_facts, department as department_of, facts_for_staff
 from intake.stages.clocks import start_clock
@@ -68,7 +69,7 @@ def route_case(session: Session, app: App, department: str, low_confidence: bool
     counts = open_case_counts(session, handlers=[s.id for s in roster.staff if s.department == department],
                               flush=False)
     return choose_handler(department, list(roster.staff), list(roster.departments), counts,
-                          roster.absences, local_day)
+                          roster.absences, local_day, delegates_on(roster, local_day))
 
 
 def case_policy(app: App, decision: MessageDecision) -> str:

@@ -88,9 +88,15 @@ _ROUTE_PATTERNS = (
 )
 
 
+_DELEGATE = re.compile(r"^(.*); (\S+) away: delegate (\S+)$")
+
+
 def route_text(reason: str, departments: dict[str, str] | None = None) -> str:
     """The routing reason in Korean (the domain writes it in English); unknown forms as they are."""
     names = departments or {}
+    m = _DELEGATE.match(reason or "")
+    if m:
+        return f"{route_text(m[1], names)} · {m[2]} 부재 중이어서 대리인({m[3]})에게 배정"
     parts = [p.strip() for p in (reason or "").split(" | ")]
     out = []
     for part in parts:

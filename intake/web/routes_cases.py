@@ -134,6 +134,7 @@ def _run_action(st, case: Case, s: Session, action: str, form, actor: str, now: 
     if action == "close":
         return case_actions.close(s, app, case, f["note"], actor, now)
     if action == "reassign":
+        app.apply_console_overrides()           # absences entered since (here or in another console process)
         return case_actions.do_reassign(s, app, case, f["target"], f["reason"], actor, now)
     if action == "reclassify":
         return corrections.reclassify(s, app, case, f["category"], f["reason"], actor, now)

@@ -44,3 +44,16 @@ def test_reason_names_the_head_fallback():
 def test_unknown_department():
     with pytest.raises(KeyError):
         choose_handler("nope", ROSTER, DEPS, {}, {}, ON)
+
+
+@pytest.mark.parametrize("absences, delegates, staff", [
+    ({"b1": [(ON, ON)], "b2": [(ON, ON)]}, {"b-head": "s1"}, "s1"),       # all away, the head too: the delegate
+    ({"b1": [(ON, ON)], "b2": [(ON, ON)]}, {}, "b-head"),                 # the head without a delegate
+    ({"b1": [(ON, ON)]}, {"b-head": "s1", "b1": "s1"}, "b2"),            # someone present: the rule as ever
+    ({"b1": [(ON, ON)], "b2": [(ON, ON)]}, {"b-head": "b-head"}, "b-head"),
+])
+def test_an_away_head_passes_the_department_to_the_delegate(absences, delegates, staff):
+    r = choose_handler("business", ROSTER, DEPS, {}, absences, ON, delegates)
+    assert r.staff_id == staff
+    if staff == "s1":
+        assert r.department == "business" and r.reason.endswith("; b-head away: delegate s1")

@@ -60,6 +60,9 @@ def test_other_and_damaged_evidence_is_shown_not_hidden(stored, expected):
     ("all active staff absent on 2026-12-07 in business: department head kim.minsu",
      "2026-12-07에 총괄사업부 직원이 모두 부재 중이어서 부서장(kim.minsu)에게 배정"),
     ("named by staff: park.jiyoung", "직원이 지정함: park.jiyoung"),
+    ("all active staff absent on 2026-12-07 in business: department head kim.minsu; kim.minsu away: delegate lee.seoyeon",
+     "2026-12-07에 총괄사업부 직원이 모두 부재 중이어서 부서장(kim.minsu)에게 배정 · kim.minsu 부재 중이어서 "
+     "대리인(lee.seoyeon)에게 배정"),
     ("something new", "something new"),
     ("", "-"),
 ])

@@ -119,3 +119,33 @@ def test_half_reminder_for_an_away_handler_goes_to_the_delegate(tmp_path, doveco
         assert detail.get("delegate_of") == (handler_id if with_delegate else None)
     finally:
         daemon.engine.dispose()
+
+
+def test_reassign_to_a_department_whose_head_is_away_goes_to_the_delegate(console):
+    """Research (choi.junho, head; yoon.sora) is away today, both with lee.seoyeon standing in:
+    a case reassigned in the console to "research" goes to lee.seoyeon, and the case page says why."""
+    from sqlmodel import select
+
+    from intake.db import transaction
+    from intake.models import AuditEvent, Case
+
+    client = console.client()
+    sign_in(console, client, ADMIN)
+    token = csrf_of(client.get("/roster").text)
+    today = console.app.now().astimezone(console.app.settings.tz).date()
+    for staff in ("choi.junho", "yoon.sora"):
+        r = client.post("/roster", data={"staff": staff, "delegate": "lee.seoyeon", "first_day": str(today),
+                                         "last_day": str(today + timedelta(days=1)), "csrf_token": token})
+        assert r.status_code == 200, r.text
+    with transaction(console.app.engine) as s:
+        case = s.exec(select(Case).where(Case.department != "research").order_by(Case.id)).first()
+    r = client.post(f"/cases/{case.ref}/act/reassign", data={"target": "research", "reason": "조사연구부 소관입니다.",
+                                                             "csrf_token": token})
+    assert r.status_code == 200 and "담당을 바꾸었습니다" in r.text
+    assert "choi.junho 부재 중이어서 대리인(lee.seoyeon)에게 배정" in r.text
+    with transaction(console.app.engine) as s:
+        moved = s.get(Case, case.id)
+        assert (moved.handler_id, moved.department) == ("lee.seoyeon", "support-center")
+        event = s.exec(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                AuditEvent.event == "reassigned")).one()
+    assert json.loads(event.detail)["route"].endswith("; choi.junho away: delegate lee.seoyeon")
