@@ -105,6 +105,10 @@ def measure(url: str, n: int, repeat: int, folder: Path) -> list[tuple[str, floa
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
+    else:
+        from intake.web.search import refresh_statistics
+
+        refresh_statistics(engine)          # as `intake web` does when it starts
     settings = load_settings(config_for(folder, url))
     app = build_app(settings, engine=engine)
     keys = auth.keys_from(settings.web)

@@ -46,7 +46,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     require_current_schema(app.engine)
     if args.sign_in_link or args.revoke:
         return _link_or_revoke(args, app, keys)
+    from intake.web.search import refresh_statistics
     from intake.web.server import create_app, serve
+
+    refresh_statistics(app.engine)
 
     print(f"intake web: {settings.web.console_url}/ (listening on {settings.web.listen})", file=sys.stderr)
     serve(create_app(app, keys=keys), settings.web.host_port)
