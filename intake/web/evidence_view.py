@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 #: rule-id prefix -> what kind of rule it is (longest prefix first when looked up)
@@ -53,6 +53,7 @@ DETAIL_LABELS = {
     "route": "배정 사유", "text": "내용", "note": "메모", "how": "방법", "clocks": "기한", "template": "템플릿",
     "working_hours_to_answer": "답변까지 근무 시간", "score": "점수", "via": "경로", "comment": "의견",
     "delegate_of": "대리 대상", "outbox_id": "메일 번호", "role": "권한", "date": "날짜", "new_due": "새 기한",
+    "started": "시작", "message_id": "메시지 ID", "template_version": "템플릿 버전", "at": "시각", "until": "까지",
 }
 
 YES_NO = {True: "예", False: "아니요"}
@@ -160,7 +161,13 @@ def evidence_rows(evidence: str | None, mails: Iterable[tuple[str | None, str | 
     return rows
 
 
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
+_KST = timezone(timedelta(hours=9))
+
+
 def _plain(value) -> str:
+    if isinstance(value, str) and _ISO_TIME.match(value):      # a stored time, shown in Seoul time
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(_KST).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return YES_NO[value]
     if isinstance(value, (list, tuple)):
@@ -168,6 +175,13 @@ def _plain(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{DETAIL_LABELS.get(k, k)}: {_plain(v)}" for k, v in value.items())
     return "" if value is None else str(value)
+
+
+def action_label(event: str) -> str:
+    """The Korean label of an audit event; ``sent:<template>`` (the send stage's) names the mail."""
+    if event.startswith("sent:"):
+        return f"메일 발송({event[5:]})"
+    return AUDIT_LABELS.get(event, event)
 
 
 def audit_rows(events: Iterable, names: dict[str, str] | None = None,
@@ -190,6 +204,5 @@ def audit_rows(events: Iterable, names: dict[str, str] | None = None,
             if key in ("handler", "to", "from", "delegate_of") and isinstance(value, str):
                 text = who.get(value, value)
             pairs.append((DETAIL_LABELS.get(key, key), text[:300]))
-        out.append(AuditRow(e.at, who.get(e.actor, e.actor), AUDIT_LABELS.get(e.event, e.event), e.event,
-                            tuple(pairs)))
+        out.append(AuditRow(e.at, who.get(e.actor, e.actor), action_label(e.event), e.event, tuple(pairs)))
     return out

@@ -104,6 +104,12 @@ AT = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
      AuditRow(AT, "김민수", "담당 변경", "reassigned",
               (("받는 사람", "박지영"), ("배정 사유", "총괄사업부에 근무 중인 직원이 없어 부서장(kim.minsu)에게 배정")))),
     (Event(AT, "system", "brand-new-event", None), AuditRow(AT, "시스템", "brand-new-event", "brand-new-event")),
+    (Event(AT, "system", "deadline", '{"policy": "reply", "due": "2026-12-08T18:00:00+09:00"}'),
+     AuditRow(AT, "시스템", "처리 기한 설정", "deadline", (("기한 정책", "reply"), ("기한", "2026-12-08 18:00")))),
+    (Event(AT, "system", "clock-started", '{"started": "2026-12-05T08:59:17.123+00:00"}'),
+     AuditRow(AT, "시스템", "기한 시작", "clock-started", (("시작", "2026-12-05 17:59"),))),
+    (Event(AT, "system", "sent:acknowledgement", '{"template_version": "1dca9e"}'),
+     AuditRow(AT, "시스템", "메일 발송(acknowledgement)", "sent:acknowledgement", (("템플릿 버전", "1dca9e"),))),
     (Event(AT, "system", "closed", "plain text"), AuditRow(AT, "시스템", "종결", "closed", (("내용", "plain text"),))),
 ])
 def test_audit_trail_rows(event, expected):
