@@ -6,8 +6,8 @@ Mails: every file listed in corpus/scan-index.json (the 1,097 mail-like files;
 expectation files, licences and body-only fixtures are not in it) plus
 samples/*.eml. Expectations read (MANIFEST.md §2): mail-parser, imap_tools,
 php-mime-mail-parser, php-imap, flanker, django-helpdesk expected.json, zammad
-*.yml (simple one-line ``subject:``/``from_email:`` values only, read without a
-YAML library), samples/labels.jsonl. Prints files, parsed, crashed, agreement
+*.yml (top-level ``subject:``/``from_email:`` scalars, quoted or plain, folded over lines as
+YAML does, read without a YAML library), samples/labels.jsonl. Prints files, parsed, crashed, agreement
 for subject / from address / attachment names where expected, and msgs/s.
 """
 
@@ -29,6 +29,9 @@ from intake.domain.mailparse import parse_message  # noqa: E402
 
 RECEIVED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HERE = Path(__file__).resolve().parents[1]
+#: ../shared beside the checkout; a worktree under /work/wt/<branch> finds it two levels up.
+SHARED = next((p / "shared" for p in (HERE.parent, HERE.parent.parent) if (p / "shared").is_dir()),
+              HERE.parent / "shared")
 
 
 @dataclass
@@ -53,6 +56,22 @@ class Tally:
 
     def pct(self) -> str:
         return f"{100.0 * self.agreed / self.checked:.1f}% ({self.agreed}/{self.checked})" if self.checked else "n/a"
+
+
+#: Subject expectations that are themselves wrong: the decoder gives what the sender meant, the other
+#: parser did not. They stay in the agreement figure (kept honest) and are listed apart with the reason.
+DISPUTED_SUBJECTS = {
+    "imap_tools/messages/rfc2822/example14.eml":
+        "RFC 2047 §6.2: whitespace between plain text ('TEST') and an encoded word is kept; imap_tools drops it",
+    "imap_tools/messages/error_emails/invalid_subject_characters.eml":
+        "raw 8-bit Latin-1 ('Forma\\xe7\\xe3o'): the sender meant 'Formação'; imap_tools drops the bytes",
+    "imap_tools/messages/plain_emails/raw_email_incorrect_header.eml":
+        "a header line with a space in its name ('quite Delivered-To:') ends the stdlib's header block; "
+        "the Subject below it is still the sender's",
+    "zammad/mail018.box":
+        "an encoded word with spaces inside (=?unicode-1-1-utf-7?Q?+ANw-bermittlungsstatus ...?=): the sender "
+        "meant 'Übermittlungsstatus'; zammad leaves it undecoded",
+}
 
 
 def norm(text: str | None) -> str:
@@ -97,22 +116,58 @@ def _simple(corpus: Path, name: str, subject_key: str = "subject") -> dict[str, 
     return out
 
 
-_YML_LINE = re.compile(r"^(subject|from_email): (.*)$", re.M)
+_YML_KEY = re.compile(r"^(subject|from_email): ?(.*(?:\n[ \t].*)*)", re.M)   # the value and its continuation lines
+_YML_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+                "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+                "L": "\u2028", "P": "\u2029"}
+_YML_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
+
+
+def _yml_fold(body: str, double: bool) -> str:
+    """YAML flow-scalar line folding: a line break between lines is one space, n empty lines are n
+    newlines, indentation and trailing blanks go; in double quotes a backslash at a line end joins."""
+    lines = body.split("\n")
+    result, empties, join = lines[0].rstrip(" \t") if len(lines) > 1 else lines[0], 0, False
+    if len(lines) > 1 and double and _odd_backslashes(result):
+        result, join = (result + " ", False) if result != lines[0] else (result[:-1], True)
+    for i, raw in enumerate(lines[1:], 1):
+        line = raw.lstrip(" \t") if i == len(lines) - 1 else raw.strip(" \t")
+        if i < len(lines) - 1 and double and _odd_backslashes(line):
+            line, next_join = (line + " ", False) if line != raw.lstrip(" \t") else (line[:-1], True)
+        else:
+            next_join = False
+        if line == "" and i < len(lines) - 1 and not join:
+            empties += 1
+            continue
+        result += line if join else ("\n" * empties or " ") + line
+        empties, join = 0, next_join
+    return result
+
+
+def _odd_backslashes(text: str) -> bool:
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
 
 
 def _yml_scalar(value: str) -> str | None:
+    """A top-level scalar as YAML reads it: plain, single- or double-quoted, folded over lines
+    (zammad mail049's subject spans two lines). Block scalars and tags are not needed here."""
     value = value.strip()
-    if value.startswith("'") and value.endswith("'") and len(value) > 1:
-        return value[1:-1].replace("''", "'")
-    if value.startswith('"') or value.startswith(("!", "|", ">", "&", "*")) or not value:
-        return None  # escapes / blocks: not worth a YAML parser here
-    return value
+    if len(value) > 1 and value[0] == value[-1] == "'":
+        return _yml_fold(value[1:-1], False).replace("''", "'")
+    if len(value) > 1 and value[0] == value[-1] == '"':
+        def unescape(m: re.Match) -> str:
+            code = m.group(1)
+            return chr(int(code[1:], 16)) if code[0] in "xuU" and len(code) > 1 else _YML_ESCAPES.get(code, code)
+        return _YML_ESCAPE.sub(unescape, _yml_fold(value[1:-1], True))
+    if value.startswith(("!", "|", ">", "&", "*")) or not value:
+        return None  # block scalars and tags: not worth a YAML parser here
+    return _yml_fold(value, False)
 
 
 def _zammad(corpus: Path) -> dict[str, Expect]:
     out = {}
     for yml in sorted((corpus / "zammad").glob("mail*.yml")):
-        fields = {k: _yml_scalar(v) for k, v in _YML_LINE.findall(yml.read_text(encoding="utf-8", errors="replace"))}
+        fields = {k: _yml_scalar(v) for k, v in _YML_KEY.findall(yml.read_text(encoding="utf-8", errors="replace"))}
         out[f"zammad/{yml.stem}.box"] = Expect(subject=fields.get("subject"), from_address=fields.get("from_email"))
     return out
 
@@ -184,18 +239,26 @@ def run(paths: list[tuple[str, Path]], expectations: dict[str, Expect], show: in
     print(f"files: {len(paths)}  parsed: {parsed}  crashed: {len(crashed)}")
     for name, tally in tallies.items():
         print(f"{name} agreement: {tally.pct()}")
+    disputed = [m for m in tallies["subject"].misses if m.split(":")[0] in DISPUTED_SUBJECTS]
+    if disputed:
+        subject = tallies["subject"]
+        print(f"  of the subject misses, {len(disputed)} are wrong expectations (DISPUTED_SUBJECTS); without them "
+              f"{100.0 * subject.agreed / (subject.checked - len(disputed)):.1f}% "
+              f"({subject.agreed}/{subject.checked - len(disputed)})")
     print(f"time: {elapsed:.2f}s  msgs/s: {len(paths) / elapsed:.0f}  MB/s: {total_bytes / 1e6 / elapsed:.1f}")
     for line in crashed[:show]:
         print("CRASH", line)
     for name, tally in tallies.items():
         for line in tally.misses[:show]:
             print(f"MISS {name}: {line}"[:300])
+            if name == "subject" and line.split(":")[0] in DISPUTED_SUBJECTS:
+                print(f"  disputed: {DISPUTED_SUBJECTS[line.split(':')[0]]}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=HERE.parent / "shared" / "corpus")
-    parser.add_argument("--samples", type=Path, default=HERE.parent / "shared" / "samples")
+    parser.add_argument("--corpus", type=Path, default=SHARED / "corpus")
+    parser.add_argument("--samples", type=Path, default=SHARED / "samples")
     parser.add_argument("--show", type=int, default=10, help="misses/crashes to list per check")
     args = parser.parse_args(argv)
     if args.corpus.exists():

@@ -105,3 +105,19 @@ def test_released_spam_becomes_a_case_and_a_correction(app):
         assert [(e.label, e.source.split()[-1]) for e in examples] == [("training", "release")]
         with pytest.raises(ReleaseError, match="not quarantined"):
             release_message(s, app, row_id, "again", "park.jiyoung", NOW)
+
+
+def test_fax_without_caller_id_the_task_mail_says_so(app):
+    import email
+    import email.policy
+
+    case = register(app, fax_mail("noreply@mobilefax.example", "발신번호 없음", 4), 4)
+    assert (case.channel, case.customer_fax) == ("fax", None)
+    assert "channel.fax-number.none" not in case.evidence     # channel evidence is on the message's decision
+    with transaction(app.engine) as s:
+        row = s.exec(select(InboundMessage).where(InboundMessage.case_id == case.id)).one()
+        assert "channel.fax-number.none" in row.decision
+        task = s.exec(select(Outbox).where(Outbox.case_id == case.id, Outbox.purpose == "staff-task")).one()
+    text = email.message_from_bytes(task.raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    assert "팩스      : 발신번호 표시 없음" in text
+    assert "※ 발신번호 표시 없음" in text and "고객 연락처를 확인하여 주십시오" in text

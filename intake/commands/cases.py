@@ -1,4 +1,4 @@
-"""Admin commands over the database: ``intake cases list|show|reassign|reclassify`` and ``intake messages list|retry``."""
+"""Admin commands over the database: ``intake cases list|show|reassign|reclassify|spam|…``, ``intake messages``."""
 
 from __future__ import annotations
 
@@ -225,6 +225,8 @@ def _register_actions(cs) -> None:
     de = action("decide", "record a suggestion's review outcome and tell the customer (#decision)", cases_decide)
     de.add_argument("outcome", choices=("채택", "불채택"), help="채택 (adopted) or 불채택 (not adopted)")
     de.add_argument("reason", help="why (told to the customer)")
+    action("spam", "close a case as spam: pending mail to the sender cancelled, message quarantined, the model "
+           "learns from it (#spam)", cases_spam).add_argument("--reason", default="", help="why (audit trail)")
     an = action("answer", "send the handler's answer to the customer, signed, and record it", cases_answer)
     an.add_argument("--text-file", required=True, metavar="FILE", help="the answer text (UTF-8), '-' for stdin")
 
@@ -320,3 +322,10 @@ def cases_decide(args: argparse.Namespace) -> int:
 
     actor = actor_of(args)
     return _act(args, lambda s, app, case, now: decide(s, app, case, args.outcome, args.reason, actor, now))
+
+
+def cases_spam(args: argparse.Namespace) -> int:
+    from intake.stages.spam_marking import mark_spam
+
+    actor = actor_of(args)
+    return _act(args, lambda s, app, case, now: mark_spam(s, app, case, args.reason, actor, now))

@@ -172,7 +172,7 @@ def fax_number_fallbacks(mail: ParsedMail, page_text: str | None, ev: list[Evide
             ev.append(Evidence("channel.fax-number.page-header", f"caller number {number} from the fax header line"))
             return number
     if caller.no_caller_id:
-        ev.append(Evidence("channel.fax-number.none", f"the gateway reports no caller ID ({caller.where}); "
+        ev.append(Evidence(NUMBER_NONE, f"the gateway reports no caller ID ({caller.where}); "
                                                        "the fax cannot be answered by fax"))
         return None
     for a in mail.attachments:
@@ -181,4 +181,19 @@ def fax_number_fallbacks(mail: ParsedMail, page_text: str | None, ev: list[Evide
             number = normalize_kr_number(m.group(1))
             ev.append(Evidence("channel.fax-number.filename", f"caller number {number} from {a.filename}"))
             return number
+    ev.append(Evidence(NUMBER_NOT_FOUND, "no caller number in the gateway's words, the page's fax header line "
+                                         "or the file names; the handler is asked to find the customer's contact"))
     return None
+
+
+NUMBER_NONE = "channel.fax-number.none"             # the gateway says the caller withheld the number
+NUMBER_NOT_FOUND = "channel.fax-number.not-found"   # nothing found anywhere
+
+
+def caller_id_status(decision: ChannelDecision) -> str:
+    """For the task mail: ``withheld`` (the gateway reported no caller ID), ``not-found`` (no number
+    anywhere), or "" (the number is known, or not a fax)."""
+    if decision.channel is not Channel.FAX or decision.fax_number:
+        return ""
+    rules = {e.rule for e in decision.evidence}
+    return "withheld" if NUMBER_NONE in rules else "not-found"

@@ -13,7 +13,8 @@ Importing this module installs the mapping process-wide, before any lookup:
 * ``email.charset`` entries so ``email.header`` / ``email.charset`` use cp949.
 
 ``decode_bytes`` is the one place that turns bytes + declared label into text,
-with fallbacks (declared → utf-8 → cp949 → replacement) recorded as defects.
+with fallbacks (declared → utf-8 → cp949 → the best of them with replacement, or cp1252/latin-1
+when the bytes hold no multibyte text) recorded as defects.
 """
 
 from __future__ import annotations
@@ -146,8 +147,45 @@ def decode_bytes(data: bytes, label: str | None, defects: list[str], where: str,
             continue
         defects.append(f"charset-fallback: {where} declared {normalize_label(label) or 'none'!s}, decoded as {codec}")
         return text
-    defects.append(f"charset-undecodable: {where} declared {normalize_label(label) or 'none'}, replaced bad bytes")
-    return data.decode(declared or "utf-8", errors="replace")
+    return _last_resort(data, declared, normalize_label(label) or "none", defects, where)
+
+
+def _last_resort(data: bytes, declared: str | None, label: str, defects: list[str], where: str) -> str:
+    """No codec decodes ``data`` cleanly. Mostly-good UTF-8 or Korean text with a broken byte (a
+    split character) keeps its script, the bad bytes replaced; text with nothing of either (``Forma\\xe7\\xe3o``,
+    raw Latin-1 under no label or a wrong Korean one, mostly ASCII) was written in a Western
+    single-byte charset: cp1252, else Latin-1, which decode any byte."""
+    best, best_score = None, -1
+    for codec in dict.fromkeys((declared or "utf-8", "utf-8", "cp949")):
+        text = data.decode(codec, errors="replace")
+        good, bad = _script_score(text, codec), text.count("\ufffd")
+        if good and good - bad > best_score:
+            best, best_score = (codec, text), good - bad
+    if best is None and not _mostly_ascii(data):     # binary junk, not Western text: keep it visibly broken
+        best = (declared or "utf-8", data.decode(declared or "utf-8", errors="replace"))
+    if best is not None:
+        defects.append(f"charset-undecodable: {where} declared {label}, decoded as {best[0]}, replaced bad bytes")
+        return best[1]
+    for codec in ("cp1252", "latin-1"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        defects.append(f"charset-fallback: {where} declared {label}, no multibyte text in it, decoded as {codec}")
+        return text
+    return data.decode("latin-1")   # not reached: latin-1 decodes any byte
+
+
+def _mostly_ascii(data: bytes) -> bool:
+    """Western single-byte text is mostly ASCII with a few accented letters between."""
+    return sum(b < 0x80 for b in data) * 2 >= len(data)
+
+
+def _script_score(text: str, codec: str) -> int:
+    """Characters that show the codec was right: Hangul syllables for cp949, any non-ASCII for UTF-8."""
+    if codec == "cp949":
+        return sum("\uac00" <= ch <= "\ud7a3" for ch in text)
+    return sum(ord(ch) > 127 and ch != "\ufffd" for ch in text)
 
 
 def _fallbacks(hint: str | None) -> tuple[str, ...]:

@@ -205,7 +205,9 @@ _spec("fax-acknowledgement", CUSTOMER, "팩스 접수 확인서 본문 (text for
 _spec("staff-task", STAFF, "담당자 배정 업무 메일 (task mail to the handler)",
       CASE_STAFF, HANDLER, ORG, EVIDENCE,
       Variable("low_confidence", "자동 분류 신뢰도가 낮음 (bool)", example=False),
-      FAX_ACKNOWLEDGEMENT, KEPT_ASIDE)
+      FAX_ACKNOWLEDGEMENT, KEPT_ASIDE,
+      Variable("caller_id", "팩스 발신번호가 없을 때: withheld (발신번호 표시 없음) | not-found (찾지 못함) | "
+                            "empty (번호가 있거나 팩스가 아님)", example=""))
 _spec("follow-up-notice", STAFF, "추가 메일 도착 안내 (a customer's follow-up attached to a case)",
       CASE_STAFF, HANDLER, ORG,
       Variable("message", "도착한 추가 메일", "dict", fields=(

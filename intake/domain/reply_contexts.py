@@ -115,14 +115,22 @@ def fax_acknowledgement_status(status: str = "", number: str | None = None, addr
     return {"status": status, "number": _s(number), "address": _s(address), "reason": _s(reason)}
 
 
+CALLER_ID_STATES = ("", "withheld", "not-found")
+
+
 def staff_task_context(case: CaseFacts, handler: StaffMember, department: Department,
                        org: OrgFacts, *, low_confidence: bool = False, fax_acknowledgement: dict | None = None,
-                       kept_aside: Iterable[tuple[str, str, int, str]] = ()) -> dict:
+                       kept_aside: Iterable[tuple[str, str, int, str]] = (), caller_id: str = "") -> dict:
+    """``caller_id``: ``withheld`` | ``not-found`` for a fax without a caller number
+    (``intake.domain.channel.caller_id_status``), "" otherwise."""
+    if caller_id not in CALLER_ID_STATES:
+        raise ValueError(f"unknown caller_id {caller_id!r}")
     ctx = _staff_base(case, handler, department, org)
     ctx["evidence"] = evidence_context(case.evidence)
     ctx["low_confidence"] = bool(low_confidence)
     ctx["fax_acknowledgement"] = dict(fax_acknowledgement or fax_acknowledgement_status())
     ctx["kept_aside"] = kept_aside_context(kept_aside)
+    ctx["caller_id"] = caller_id
     return ctx
 
 

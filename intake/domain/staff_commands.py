@@ -6,7 +6,8 @@ Pure core. A handler works a case by replying to its task mail:
 - lines that start with ``#command``: ``#hold <reason>``, ``#resume``,
   ``#extend <YYYY-MM-DD> <reason>``, ``#reassign <staff-id|department-id> [reason]``,
   ``#close [note]``, ``#called [written|서면] [note]``, ``#approved``,
-  ``#error <what went wrong>``, ``#note <text>``.
+  ``#error <what went wrong>``, ``#note <text>``, ``#spam [reason]`` (also ``#스팸``: the case is
+  closed as spam, nothing more goes to the sender, and the text model learns from it).
 
 A reply that holds any command line is a command mail: its other text is not
 sent to the customer. One malformed or unknown command makes the whole mail
@@ -30,11 +31,14 @@ TOKEN_RE = r"[0-9a-f]{16}\.[0-9a-f]{6}"
 _TOKEN_IN_TEXT = re.compile(r"intake-token:\s*(" + TOKEN_RE + r")", re.IGNORECASE)
 _TOKEN_IN_ADDRESS = re.compile(r"^[^@+]+\+(" + TOKEN_RE + r")@", re.IGNORECASE)
 
-COMMANDS = ("hold", "resume", "extend", "reassign", "close", "called", "approved", "error", "note", "decision")
+COMMANDS = ("hold", "resume", "extend", "reassign", "close", "called", "approved", "error", "note", "decision",
+            "spam")
+#: Korean command words staff may type instead of the English ones.
+KOREAN_COMMANDS = {"스팸": "spam"}
 #: ``#decision`` outcomes of a suggestion's review (제안 심사), with the English words staff may type.
 DECISION_WORDS = {"채택": "채택", "불채택": "불채택", "adopted": "채택", "adopt": "채택", "rejected": "불채택",
                   "reject": "불채택"}
-_COMMAND_LINE = re.compile(r"^\s*#([A-Za-z][A-Za-z-]*)\b[ \t]*(.*)$")
+_COMMAND_LINE = re.compile(r"^\s*#([A-Za-z][A-Za-z-]*|" + "|".join(KOREAN_COMMANDS) + r")\b[ \t]*(.*)$")
 _WRITTEN_WORDS = ("written", "서면", "letter", "문서")
 
 
@@ -72,7 +76,8 @@ def staff_footer(token: str) -> str:
         "  - 회신 본문은 서명과 함께 민원인에게 답변으로 전달됩니다.\n"
         "  - 명령은 한 줄에 하나씩 적어 주십시오: #hold 사유 / #resume / #extend YYYY-MM-DD 사유 /\n"
         "    #reassign 직원ID|부서ID 사유 / #close 메모 / #called [서면] 메모 / #approved /\n"
-        "    #error 내용 / #note 메모 (명령이 있는 회신은 민원인에게 전달되지 않습니다)\n"
+        "    #error 내용 / #note 메모 / #spam(#스팸) 사유\n"
+        "    (명령이 있는 회신은 민원인에게 전달되지 않습니다)\n"
         f"{task_footer(token)}"
     )
 
@@ -109,7 +114,7 @@ def own_text(text: str) -> str:
 
 def parse_command(name: str, rest: str) -> Command:
     """One command line; raises ValueError with a staff-readable reason."""
-    name = name.lower()
+    name = KOREAN_COMMANDS.get(name, name.lower())
     rest = rest.strip()
     if name not in COMMANDS:
         raise ValueError(f"unknown command #{name} (known: {', '.join('#' + c for c in COMMANDS)})")

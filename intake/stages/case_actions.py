@@ -29,6 +29,7 @@ from intake.stages.case_facts import facts_of, handler_of
 from intake.stages.outbox import customer_skip_reason, enqueue
 from intake.stages.customer_notice import ActionError, notify_customer  # noqa: F401  (re-exported)
 from intake.stages.rows import audit
+from intake.stages.spam_marking import mark_spam
 
 log = logging.getLogger("intake.actions")
 
@@ -263,7 +264,7 @@ def _send_by_fax(session: Session, app, case: Case, ctx: dict, address: str, now
 def run_command(session: Session, app, case: Case, command: Command, actor: str, now: datetime) -> str:
     """One parsed staff command on ``case``."""
     n = command.name
-    if case.status == "closed" and n not in ("note", "reassign", "error"):
+    if case.status == "closed" and n not in ("note", "reassign", "error", "spam"):
         raise ActionError(f"{case.ref} is closed")
     if n == "hold":
         return hold(session, app, case, command.argument, actor, now)
@@ -283,6 +284,8 @@ def run_command(session: Session, app, case: Case, command: Command, actor: str,
         return service_error(session, app, case, command.argument, actor, now)
     if n == "note":
         return note(session, app, case, command.argument, actor, now)
+    if n == "spam":
+        return mark_spam(session, app, case, command.argument, actor, now)
     if n == "decision":
         from intake.stages.suggestions import decide   # (suggestions imports this module)
 

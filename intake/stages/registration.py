@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from intake.domain.pii import mask_rrn
 from intake.domain import replies
+from intake.domain.channel import caller_id_status
 from intake.domain.deadlines import due_time
 from intake.domain.records import Channel, Classification, MessageDecision, ParsedMail, Route, StaffMember
 from intake.domain.route import choose_handler
@@ -168,7 +169,7 @@ def _queue_case_mail(session: Session, app: App, row: InboundMessage, mail: Pars
     else:
         ctx = replies.staff_task_context(facts_for_staff(facts), handler, department, org,
                                          low_confidence=cls.low_confidence, fax_acknowledgement=fax_status,
-                                         kept_aside=kept_aside)
+                                         kept_aside=kept_aside, caller_id=caller_id_status(decision.channel))
         name = "staff-task"
     enqueue(session, app, case, "staff-task", name, ctx, language="ko", to=handler.email,
             attach_raw_path=row.raw_path, auto_submitted="auto-generated", now=now,

@@ -55,7 +55,7 @@ def _is_intake(app, address: str) -> bool:
 
 
 def recognise(session: Session, app, mail: ParsedMail, decision: MessageDecision) -> StaffMail | None:
-    if decision.kind.kind in (Kind.AUTO_REPLY, Kind.BOUNCE, Kind.SPAM):
+    if decision.kind.kind in (Kind.AUTO_REPLY, Kind.BOUNCE):
         return None
     staff = app.settings.roster.member_by_email(mail.from_address)
     if staff is None:
@@ -66,10 +66,16 @@ def recognise(session: Session, app, mail: ParsedMail, decision: MessageDecision
         if case is None:
             continue
         if case.handler_id == staff.id:
+            # Even when it looks like spam: a handler's reply about a spam case quotes the spam
+            # (and says "#스팸 광고"); the handler's address with the case's token decides.
             return StaffMail(COMMAND, staff, case.ref, f"task token of {case.ref} from its handler {staff.id}")
+        if decision.kind.kind == Kind.SPAM:
+            return None
         return StaffMail(REFUSED, staff, case.ref,
                          f"{staff.id} is not the handler of {case.ref} (the handler is {case.handler_id}); "
                          f"only the handler's replies are commands — ask for #reassign first")
+    if decision.kind.kind == Kind.SPAM:
+        return None                 # spam that merely claims a staff address stays in quarantine
     if tokens:
         return StaffMail(REFUSED, staff, decision.kind.case_ref,
                          "the task token in this mail matches no case (an old or altered mail?)")

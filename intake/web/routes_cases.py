@@ -14,7 +14,7 @@ from starlette.routing import Route
 from intake.db import transaction
 from intake.domain.mailparse import parse_message
 from intake.models import AuditEvent, Case, CaseClock, InboundMessage, Outbox, StoredAttachment
-from intake.stages import case_actions, corrections
+from intake.stages import case_actions, corrections, spam_marking
 from intake.web import evidence_view, search
 from intake.web.context import can_see, current_user, may_act, page, render, state, visible
 from intake.web.security import CUSTOMER_HTML_CSP, content_disposition, customer_html_document
@@ -109,7 +109,7 @@ async def case_page(request: Request):
 def _run_action(st, case: Case, s: Session, action: str, form, actor: str, now: datetime) -> str:
     f = {k: str(form.get(k) or "").strip() for k in ("text", "reason", "note", "date", "target", "category")}
     app = st.intake
-    if case.status == "closed" and action not in ("note", "reassign", "error"):
+    if case.status == "closed" and action not in ("note", "reassign", "error", "spam"):
         raise case_actions.ActionError(f"{case.ref} is closed")
     if action == "answer":
         return case_actions.answer(s, app, case, f["text"], actor, now)
@@ -136,6 +136,8 @@ def _run_action(st, case: Case, s: Session, action: str, form, actor: str, now: 
     if action == "reassign":
         app.apply_console_overrides()           # absences entered since (here or in another console process)
         return case_actions.do_reassign(s, app, case, f["target"], f["reason"], actor, now)
+    if action == "spam":
+        return spam_marking.mark_spam(s, app, case, f["reason"], actor, now)
     if action == "reclassify":
         return corrections.reclassify(s, app, case, f["category"], f["reason"], actor, now)
     raise case_actions.ActionError(f"unknown action {action!r}")
@@ -144,9 +146,10 @@ def _run_action(st, case: Case, s: Session, action: str, form, actor: str, now: 
 DONE = {"answer": "답변을 보냈습니다", "hold": "처리를 정지하였습니다", "resume": "처리를 다시 시작하였습니다",
         "extend": "기한을 연장하였습니다", "called": "전화 완료를 기록하였습니다", "approved": "승인을 기록하였습니다",
         "error": "업무 오류를 기록하였습니다", "note": "메모를 남겼습니다", "close": "종결하였습니다",
-        "reassign": "담당을 바꾸었습니다", "reclassify": "분류를 바꾸었습니다"}
+        "reassign": "담당을 바꾸었습니다", "reclassify": "분류를 바꾸었습니다",
+        "spam": "스팸으로 표시하여 종결하였습니다"}
 ACTIONS = ("answer", "hold", "resume", "extend", "called", "approved", "error", "note", "close", "reassign",
-           "reclassify")
+           "reclassify", "spam")
 
 
 @page

@@ -67,6 +67,13 @@ def test_aliases_survive_a_cached_lookup_before_reinstall():
         ("café".encode("latin-1"), "iso-8859-1", "café", None),
         (b"plain", None, "plain", None),
         (b"\xff\xfe\xfa\x80", "utf-8", "\ufffd", "charset-undecodable"),
+        # raw Latin-1 under no label or a wrong Korean one: decoded as the sender meant (cp1252)
+        (b"Forma\xe7\xe3o FrenetikPolis: Ver\xe3o", None, "Formação FrenetikPolis: Verão", "charset-fallback"),
+        (b"Caf\xe9 cr\xe8me", "ks_c_5601-1987", "Café crème", "charset-fallback"),
+        (b"Caf\xe9 \x81 ok", "cp949", "Café \x81 ok", "charset-fallback"),      # 0x81: not cp1252, Latin-1
+        # Korean or UTF-8 text with one broken byte keeps its script, the bad byte replaced
+        ("똠방각하".encode("cp949")[:-1], "ks_c_5601-1987", "똠방각\ufffd", "charset-undecodable"),
+        ("한글".encode("utf-8") + b"\xff", "utf-8", "한글\ufffd", "charset-undecodable"),
     ],
 )
 def test_decode_bytes_fallbacks(data, label, expected, defect_prefix):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.domain.channel import decide_channel, load_channel_rules
+from intake.domain.channel import caller_id_status, decide_channel, load_channel_rules
 from intake.domain.fax_detect import config_line, detect_fax_gateway, normalise_caller, parse_caller_number
 from intake.domain.records import Channel
 from tests.domain._mail import att, make_mail
@@ -128,3 +128,29 @@ def test_config_line_is_valid_channels_toml():
     rules = load_channel_rules(tomllib.loads(line))
     mail = make_mail(from_address="noreply@mobilefax.co.kr", subject="x", attachments=TIF)
     assert decide_channel(mail, rules).channel is Channel.FAX
+
+
+@pytest.mark.parametrize("sender,subject,body,headers,attachments,status,rule", [
+    # the gateway says the caller withheld the number
+    ("vfax@nextiva.com", "vFAX: New fax from unknown caller (2 pages)", "A new fax has arrived.\nANI: unavailable",
+     {"X-Fax-Caller-ID": "unknown"}, PDF, "withheld", "channel.fax-number.none"),
+    ("noreply@mobilefax.co.kr", "[모바일팩스] 팩스가 도착했습니다", "팩스가 수신되었습니다.\n발신번호 : 발신번호 없음",
+     {}, TIF, "withheld", "channel.fax-number.none"),
+    # a configured gateway (cloudfax-relay) whose notice names no number at all
+    ("fax-noreply@cloudfax-relay.kr", "팩스 수신 알림", "팩스 수신 안내\n수신 페이지: 1", {},
+     (att("scan.tif", "image/tiff"),), "not-found", "channel.fax-number.not-found"),
+    ("noreply@hellofax.com", "You've received a fax", "You've received a 1-page fax.", {},
+     (att("document.pdf", "application/pdf"),), "not-found", "channel.fax-number.not-found"),
+    # the number is known: nothing to say
+    ("noreply@mobilefax.co.kr", "[모바일팩스] 팩스가 도착했습니다", "발신번호 : 02-588-1204", {}, TIF, "",
+     "channel.fax-number.gateway"),
+    # not a fax
+    ("customer@naver.com", "신청서 첨부", "신청서를 첨부합니다.", {}, PDF, "", "channel.email"),
+])
+def test_caller_id_status_for_the_task_mail(sender, subject, body, headers, attachments, status, rule):
+    mail = make_mail(from_address=sender, subject=subject, text=body, headers=headers, attachments=attachments)
+    d = decide_channel(mail, RULES)
+    assert caller_id_status(d) == status
+    assert rule in [e.rule for e in d.evidence]
+    if status:
+        assert d.channel is Channel.FAX and d.fax_number is None

@@ -59,6 +59,11 @@ def test_reply_address_and_footer_carry_the_token():
     ("decision 채택 다음 달부터 반영합니다", Command("decision", "다음 달부터 반영합니다", outcome="채택")),
     ("decision 불채택 예산이 없습니다", Command("decision", "예산이 없습니다", outcome="불채택")),
     ("decision Rejected out of scope", Command("decision", "out of scope", outcome="불채택")),
+    ("spam", Command("spam", "")),
+    ("spam 택배 보관 안내를 사칭한 피싱", Command("spam", "택배 보관 안내를 사칭한 피싱")),
+    ("스팸", Command("spam", "")),
+    ("스팸 광고 메일입니다", Command("spam", "광고 메일입니다")),
+    ("SPAM", Command("spam", "")),
 ])
 def test_parse_command(line, expected):
     name, _, rest = line.partition(" ")
@@ -102,3 +107,15 @@ def test_command_mail_keeps_commands_and_collects_errors():
 def test_hash_inside_text_is_not_a_command():
     reply = parse_staff_reply("문의하신 #3 항목은 처리되었습니다.\n# 제목처럼 쓴 줄\n")
     assert not reply.is_command_mail
+
+
+@pytest.mark.parametrize("text, commands", [
+    ("#스팸 광고\n", (Command("spam", "광고"),)),
+    ("#spam\n", (Command("spam", ""),)),
+    ("  #스팸\n", (Command("spam", ""),)),
+    ("#스팸메일이 아닙니다\n", ()),        # a Korean word that only begins with 스팸 is text, not a command
+    ("#공지 드립니다\n", ()),              # other Korean words after # are text
+])
+def test_spam_command_in_a_reply(text, commands):
+    reply = parse_staff_reply(text)
+    assert reply.commands == commands and not reply.errors

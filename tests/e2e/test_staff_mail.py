@@ -75,7 +75,7 @@ class Desk:
         return email.message_from_bytes(tasks[-1].raw, policy=default_policy)
 
     def reply_to_task(self, case: Case, body: str, at: datetime, *, sender: str | None = None,
-                      quote_token: bool = True, use_reply_to: bool = True) -> None:
+                      quote_token: bool = True, use_reply_to: bool = True, run: bool = True) -> None:
         task = self.task_mail(case)
         quoted = "\n".join("> " + line for line in text_part(task.as_bytes()).splitlines()) if quote_token else ""
         self.n += 1
@@ -84,7 +84,8 @@ class Desk:
                         f"{body}\n\n2026년 11월 25일 (수) 오전 10:00, 민원 접수 <consulting@sonosa.or.kr>님이 작성:\n{quoted}\n",
                         f"<staff-{self.n}@example.org>", in_reply_to=str(task["Message-ID"]))
         self.env.append(raw, internaldate=at)
-        self.run(at)
+        if run:
+            self.run(at)
 
     def to(self, address: str) -> list:
         return [m for m in self.sink.messages() if m.rcpt_to == [address]]

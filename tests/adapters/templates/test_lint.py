@@ -141,3 +141,24 @@ def test_unknown_and_misnamed_files_are_reported(folder):
     assert any("unknown message name 'welcome'" in m for m in messages)
     assert any("<message>.txt.j2" in m for m in messages)
     TemplateStore(folder)   # extra files do not stop the daemon
+
+
+@pytest.mark.parametrize("caller_id, says, fax_line", [
+    ("withheld", "※ 발신번호 표시 없음: 팩스 서비스가 발신번호를 알려 주지 않았습니다.", "팩스      : 발신번호 표시 없음"),
+    ("not-found", "※ 발신번호를 찾지 못했습니다", "팩스      : -"),
+    ("", None, "팩스      : -"),
+])
+def test_task_mail_says_when_a_fax_has_no_caller_number(store, caller_id, says, fax_line):
+    ctx = replies.example_context("staff-task")
+    ctx["case"]["customer_fax"], ctx["case"]["channel"], ctx["caller_id"] = "", "fax", caller_id
+    text = store.render("staff-task", ctx).text
+    assert fax_line in text
+    if says:
+        assert says in text and "고객 연락처를 확인하여 주십시오" in text
+    else:
+        assert "발신번호" not in text
+
+
+def test_staff_task_context_refuses_an_unknown_caller_id():
+    with pytest.raises(ValueError, match="caller_id"):
+        replies.staff_task_context(None, None, None, None, caller_id="hidden")
