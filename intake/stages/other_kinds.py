@@ -26,6 +26,7 @@ from intake.stages.attachments import store_attachments
 from intake.stages.case_facts import case_by_ref, facts_for_staff, facts_of, handler_of
 from intake.stages.outbox import enqueue
 from intake.stages.rows import audit
+from intake.stages.spam_marking import follow_up_of_spam
 
 if TYPE_CHECKING:
     from intake.app import App
@@ -45,6 +46,9 @@ def attach_follow_up(session: Session, app: App, row: InboundMessage, mail: Pars
     case = case_by_ref(session, decision.kind.case_ref)
     if case is None:
         raise UnknownCaseRef(decision.kind.case_ref)
+    spam = follow_up_of_spam(session, row, case, now)
+    if spam is not None:
+        return spam
     row.case_id = case.id
     store_attachments(session, app, row, mail)
     reopened = False

@@ -11,7 +11,8 @@
 - a ``Correction`` row (kind ``spam``, from the category to ``spam``) that ``intake train`` reads
   as a spam example (``intake.stages.training``), and an audit event with who and why.
 
-Marking a case as spam twice is refused; a closed case may still be marked (staff often close
+Later mail from the sender about the case (a follow-up) is quarantined too, never reopening it
+(``follow_up_of_spam``). Marking a case as spam twice is refused; a closed case may still be marked (staff often close
 first and notice later).
 """
 
@@ -28,19 +29,30 @@ from intake.domain.textmodel import SPAM
 from intake.models import Case, Correction, InboundMessage, Outbox
 from intake.stages import clocks as clock_rows
 from intake.stages.customer_notice import ActionError
-from intake.stages.other_kinds import QUARANTINE
 from intake.stages.rows import audit
 
 log = logging.getLogger("intake.spam")
 
 MARK_SPAM = "spam"          # Correction.kind
 CANCELLED = "cancelled"     # Outbox.status of a mail that will never be sent
+QUARANTINE = "quarantine"   # InboundMessage.stage, as other_kinds.quarantine_spam sets it
 DEFAULT_REASON = "담당자가 스팸으로 표시"
 
 
 def is_marked_spam(session: Session, case: Case) -> bool:
     return session.exec(select(Correction.id).where(Correction.case_id == case.id,
                                                     Correction.kind == MARK_SPAM)).first() is not None
+
+
+def follow_up_of_spam(session: Session, row: InboundMessage, case: Case, now: datetime) -> str | None:
+    """A follow-up on a case staff marked as spam: quarantined with the case, nobody told."""
+    if not is_marked_spam(session, case):
+        return None
+    row.case_id, row.stage = case.id, QUARANTINE
+    session.add(row)
+    audit(session, now, "spam-quarantined", case_id=case.id, inbound_id=row.id,
+          detail={"evidence": [f"follow-up on {case.ref}, which staff marked as spam"]})
+    return f"{case.ref} follow-up quarantined (the case was marked as spam)"
 
 
 def mark_spam(session: Session, app, case: Case, reason: str, actor: str, now: datetime) -> str:

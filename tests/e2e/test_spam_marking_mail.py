@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import email
 from datetime import timedelta
+from email.policy import default as default_policy
 
 from sqlmodel import select
 
 from intake.models import Correction, InboundMessage, Outbox
 from tests.e2e.test_foundation import decoded_subject
-from tests.e2e.test_staff_mail import WED_10, desk  # noqa: F401  (fixture)
+from tests.e2e.test_staff_mail import STAFF, WED_10, desk, utf8_mail  # noqa: F401  (fixture)
 
 SPAMMER = "ranking@seo-best.example"
 
@@ -36,6 +38,18 @@ def test_handler_marks_spam_by_reply_and_the_pending_answer_is_cancelled(desk): 
         stages = {m.kind: m.stage for m in s.exec(select(InboundMessage).where(InboundMessage.case_id == case.id))}
         assert stages["case"] == "quarantine" and stages["staff-command"] == "done"
     assert any(e.event == "marked-spam" for e in desk.events(case.ref))
+
+    # The spammer writes again about the case: quarantined with it, the case stays closed, nobody told.
+    ack = email.message_from_bytes(desk.to(SPAMMER)[0].raw, policy=default_policy)
+    staff_mail_before = len(desk.to(STAFF[case.handler_id]))
+    desk.env.append(utf8_mail(SPAMMER, "consulting@sonosa.or.kr", "Re: " + str(ack["Subject"]), "특가 연장!",
+                              "<again-1@seo-best.example>", in_reply_to=str(ack["Message-ID"])),
+                    internaldate=at + timedelta(minutes=3))
+    desk.run(at + timedelta(minutes=3))
+    assert desk.case(case.ref).status == "closed" and len(desk.to(STAFF[case.handler_id])) == staff_mail_before
+    with desk.env.session() as s:
+        again = s.exec(select(InboundMessage).where(InboundMessage.message_id == "<again-1@seo-best.example>")).one()
+        assert (again.stage, again.case_id) == ("quarantine", case.id)
 
     # A second #spam on the case is refused with an error mail to the handler; nothing else changes.
     desk.reply_to_task(case, "#spam", at + timedelta(minutes=5))
