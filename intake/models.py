@@ -60,6 +60,7 @@ class InboundMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=_ts(index=True))
     claimed_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
     claimed_by: Optional[str] = Field(default=None, max_length=128)   # the worker holding the claim
+    claim_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # claims not finished: the process died on it (intake.claims)
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     kind: Optional[str] = Field(default=None, max_length=32)
     channel: Optional[str] = Field(default=None, max_length=16)

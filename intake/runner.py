@@ -37,14 +37,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import and_, select as sa_select, update
+from sqlalchemy import and_, func, select as sa_select, update
 from sqlmodel import Session, select
 
+from intake import claims
 from intake.budget import OverBudget, time_budget
 from intake.db import is_sqlite, transaction
 from intake.models import InboundMessage
 from intake.stages.rows import audit
-from intake.testing_hooks import crash_point
+from intake.testing_hooks import crash_on_message, crash_point
 from intake.workers import claim_is_free
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ def run_stage(app: App, stage: Stage, limit: int = 10**9) -> RunReport:
     """Run ``stage`` over every claimable row (at most ``limit``); returns what happened."""
     report = RunReport()
     while limit > 0:
-        rows = claim_rows(app.engine, stage.claims, app.now(), min(limit, stage.claim_batch), app.worker_id)
+        rows = claim_rows(app.engine, stage.claims, app.now(), min(limit, stage.claim_batch), app.worker_id,
+                          app.settings.processing.max_attempts)
         if not rows:
             break
         limit -= len(rows)
@@ -100,18 +102,26 @@ def run_stage(app: App, stage: Stage, limit: int = 10**9) -> RunReport:
 
 
 def claim_rows(engine, stages: tuple[str, ...], now: datetime, limit: int,
-               worker_id: str | None = None) -> list[InboundMessage]:
+               worker_id: str | None = None, max_deaths: int = 5) -> list[InboundMessage]:
     """Claim up to ``limit`` rows in ``stages`` that are due and not claimed by a live worker
     (``intake.workers``); the rows as read in the claim's own transaction (detached): the
-    snapshot ``outside`` works on."""
+    snapshot ``outside`` works on. A row a dead process held is claimed alone, and set aside
+    once the process died on it ``max_deaths`` times (``intake.claims``)."""
     t = InboundMessage.__table__
     due = and_(t.c.stage.in_(stages), t.c.next_attempt_at <= now, claim_is_free(t, now))
-    candidates = sa_select(t.c.id).where(due).order_by(t.c.id).limit(limit)
+    candidates = sa_select(t.c.id, t.c.claim_count).where(due).order_by(t.c.id).limit(limit)
     if not is_sqlite(engine):
         candidates = candidates.with_for_update(skip_locked=True)
-    stmt = (update(t).where(t.c.id.in_(candidates.scalar_subquery()), due)
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=worker_id).returning(t.c.id))
     with transaction(engine) as session:
+        found = [claims.Candidate(i, n or 0) for i, n in session.execute(candidates).all()]
+        choice = claims.choose(found, limit, max_deaths)
+        for row_id in choice.give_up:
+            _set_aside_after_deaths(session, row_id, now)
+        if not choice.claim:
+            return []
+        stmt = (update(t).where(t.c.id.in_(choice.claim), due)
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=worker_id,
+                        claim_count=func.coalesce(t.c.claim_count, 0) + 1).returning(t.c.id))
         ids = [r[0] for r in session.execute(stmt).all()]
         if not ids:
             return []
@@ -119,11 +129,25 @@ def claim_rows(engine, stages: tuple[str, ...], now: datetime, limit: int,
     return sorted(rows, key=lambda r: r.id)
 
 
+def _set_aside_after_deaths(session: Session, row_id: int, now: datetime) -> None:
+    row = session.get(InboundMessage, row_id)
+    reason = claims.died_reason(row.claim_count)
+    row.stage = SET_ASIDE
+    row.last_error = reason
+    row.claimed_until = None
+    row.claimed_by = None
+    session.add(row)
+    audit(session, now, "set-aside", inbound_id=row.id,
+          detail={"attempts": row.claim_count, "reason": reason, "raw": row.raw_path})
+    log.error("- inbound %s set aside for a human: %s (raw kept at %s)", row_id, reason, row.raw_path)
+
+
 def _run_group(app: App, stage: Stage, snapshots: list[InboundMessage], report: RunReport) -> None:
     """``outside`` for each row (no transaction open), then ``inside`` for all in one transaction."""
     now = app.now()
     prepared: list[tuple[int, Any]] = []
     for snapshot in snapshots:
+        crash_on_message(snapshot.message_id)
         try:
             with time_budget(app.settings.processing.message_seconds, f"{stage.name} of inbound {snapshot.id}"):
                 prepared.append((snapshot.id, stage.outside(app, snapshot)))
@@ -173,6 +197,7 @@ def _apply_one(app: App, stage: Stage, session: Session, row: InboundMessage, va
     summary = stage.inside(app, session, row, value, now)
     row.claimed_until = None
     row.claimed_by = None
+    row.claim_count = 0
     row.last_error = None
     session.add(row)
     crash_point(f"before-{stage.name}-commit")
@@ -190,6 +215,7 @@ def _record_failure(app: App, inbound_id: int, exc: Exception, now: datetime, re
         row.last_error = f"{reason}\n{detail}"
         row.claimed_until = None
         row.claimed_by = None
+        row.claim_count = 0
         if row.attempts >= settings.max_attempts or isinstance(exc, OverBudget):
             row.stage = SET_ASIDE
             report.set_aside += 1

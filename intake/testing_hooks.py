@@ -16,6 +16,10 @@ The crash points, in the order one message meets them:
 ``after-smtp-accepted``      the server said 250, the journal has it, the row is not yet marked sent
 ``after-smtp-commit``        the row is marked sent
 ``sweep-before-commit``      a clock's timed actions written (ledger rows and mail), not committed
+
+``INTAKE_CRASH_ON_MESSAGE=text`` makes the process kill itself each time a stage starts on a
+message whose Message-ID contains ``text``: a message that kills the process every time
+(``intake.claims``).
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ def crash_point(name: str) -> None:
         return
     _counts[name] = _counts.get(name, 0) + 1
     if _counts[name] >= wanted[1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def crash_on_message(message_id: str | None) -> None:
+    marker = os.environ.get("INTAKE_CRASH_ON_MESSAGE")
+    if marker and message_id and marker in message_id:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

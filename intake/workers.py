@@ -16,7 +16,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, case, delete, insert, or_, select, update
 
 from intake.models import InboundMessage, Worker
 
@@ -66,7 +66,10 @@ def retire(engine, worker_id: str) -> None:
     """At a clean exit: release this process's inbound claims and remove its row."""
     w, t = Worker.__table__, InboundMessage.__table__
     with engine.begin() as conn:
-        conn.execute(update(t).where(t.c.claimed_by == worker_id).values(claimed_until=None, claimed_by=None))
+        # given back unstarted: not a death (intake.claims counts those)
+        conn.execute(update(t).where(t.c.claimed_by == worker_id).values(
+            claimed_until=None, claimed_by=None,
+            claim_count=case((t.c.claim_count > 0, t.c.claim_count - 1), else_=0)))
         conn.execute(delete(w).where(w.c.id == worker_id))
 
 

@@ -24,7 +24,7 @@ def _check_upgrade(url: str) -> None:
     engine = make_engine(url)
     try:
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0010"
+        assert current_revision(engine) == head_revision() == "0012"
         assert _diff(engine) == []
         tables = set(inspect(engine).get_table_names())
         assert {"correction", "intake_case", "audit_event", "outbox"} <= tables
@@ -101,12 +101,12 @@ def test_run_refuses_an_empty_or_old_schema(tmp_path):
 
     engine = make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
     try:
-        with pytest.raises(SchemaOutOfDate, match="nothing \\(empty database\\).*0010.*intake db upgrade"):
+        with pytest.raises(SchemaOutOfDate, match="nothing \\(empty database\\).*0012.*intake db upgrade"):
             require_current_schema(engine)
         upgrade(engine)
         require_current_schema(engine)
         command.downgrade(alembic_config(engine), "0003")
-        with pytest.raises(SchemaOutOfDate, match="at 0003, code needs 0010"):
+        with pytest.raises(SchemaOutOfDate, match="at 0003, code needs 0012"):
             require_current_schema(engine)
     finally:
         engine.dispose()
