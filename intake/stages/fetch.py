@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 from sqlalchemy import case, update
 from sqlmodel import select
@@ -86,7 +86,8 @@ def _generation(session, mailbox: str, uidvalidity: int, now: datetime) -> tuple
 
 
 def fetch_once(engine, store: RawStore, source: MailSource, *, mailbox: str, processed_mailbox: str,
-               now: datetime, batch_size: int = 50) -> FetchReport:
+               now: datetime, batch_size: int = 50, on_batch: Callable[[], None] | None = None) -> FetchReport:
+    """One pass over the mailbox; ``on_batch`` is called after each batch that stored new rows."""
     report = FetchReport()
     uidvalidity, _uidnext = source.select()
     with transaction(engine) as session:
@@ -103,7 +104,10 @@ def fetch_once(engine, store: RawStore, source: MailSource, *, mailbox: str, pro
         batch = source.fetch(uids[i:i + batch_size])
         if not batch:
             continue
+        stored_before = report.registered
         _store_batch(engine, store, batch, mailbox=mailbox, uidvalidity=uidvalidity, now=now, report=report)
+        if on_batch and report.registered > stored_before:
+            on_batch()
         crash_point("after-fetch-commit")
         _mark_on_server(source, [m.uid for m in batch], processed_mailbox)
         _set_server_done(engine, mailbox, uidvalidity, [m.uid for m in batch])
