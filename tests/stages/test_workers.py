@@ -79,7 +79,11 @@ def test_a_live_workers_claims_stay_its_own_until_its_heartbeat_is_stale(app):
         other.wait()
 
 
-def test_a_row_taken_over_meanwhile_is_left_to_its_new_owner(app, caplog):
+@pytest.mark.parametrize("meanwhile,logged", [
+    ({"claimed_by": "other:1"}, "taken over by other:1"),                         # it holds the row now
+    ({"claimed_by": None, "stage": "done"}, "already taken further (done)"),      # it applied it already
+])
+def test_a_row_taken_over_meanwhile_is_left_to_its_new_owner(app, caplog, meanwhile, logged):
     ids = store_inbound(app, [sample_bytes("sample-001.eml")])
     workers.register(app.engine, app.worker_id, app.now())
     add_worker(app, "other:1", os.getpid(), START)        # alive: its claim stands
@@ -88,14 +92,14 @@ def test_a_row_taken_over_meanwhile_is_left_to_its_new_owner(app, caplog):
     def outside_then_lose_the_claim(a, row):
         value = PROCESS.outside(a, row)
         with transaction(app.engine) as session:
-            session.execute(update(InboundMessage).where(InboundMessage.id == row.id).values(claimed_by="other:1"))
+            session.execute(update(InboundMessage).where(InboundMessage.id == row.id).values(**meanwhile))
         taken_over.append(row.id)
         return value
 
     with caplog.at_level(logging.INFO, logger="intake.runner"):
         report = run_stage(app, dataclasses.replace(PROCESS, outside=outside_then_lose_the_claim))
     assert taken_over == ids and report.processed == 0 and report.failed == 0
-    assert "taken over by other:1" in caplog.text
+    assert logged in caplog.text
 
 
 def test_retire_releases_the_claims_and_the_row(app):
