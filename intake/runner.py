@@ -13,7 +13,8 @@ The runner knows nothing else of a stage. Per claimed batch it runs ``outside``
 for each row, then applies a group of up to ``group_size`` rows in ONE
 transaction, each in a savepoint of its own (one write lock and one fsync per
 group, not per message). A crash before the commit leaves the group claimed and
-unapplied: it is processed again once the claims expire. If the group's commit
+unapplied: it is processed again once the claims are free (``intake.workers``: at
+once when the worker is dead). If the group's commit
 itself fails, its rows are applied again one transaction each, so one bad
 message cannot hold up the others.
 
