@@ -71,6 +71,18 @@ def run_once(app: App, *, imap_factory=None, mailer_factory: Callable[[], Mailer
     sent once (tests/e2e/test_crash_safety.py)."""
     report = OnceReport()
     workers.register(app.engine, app.worker_id, app.now())
+    # A long run must keep its claims: without beats, another instance takes them over (and sends
+    # again) once this run has looked dead for STALE_SECONDS.
+    heartbeat = workers.Heartbeat(app.engine, app.worker_id, app.now).start()
+    try:
+        _once_passes(app, report, imap_factory, mailer_factory)
+    finally:
+        heartbeat.stop()
+    workers.retire(app.engine, app.worker_id)
+    return report
+
+
+def _once_passes(app: App, report: OnceReport, imap_factory, mailer_factory) -> None:
     with _timed("fetch"):
         source = (imap_factory or ImapSource)(app.settings.imap)
         try:
@@ -92,8 +104,6 @@ def run_once(app: App, *, imap_factory=None, mailer_factory: Callable[[], Mailer
             report.send = pipeline.send_pass(senders)
         finally:
             senders.close()
-    workers.retire(app.engine, app.worker_id)
-    return report
 
 
 @contextlib.contextmanager
@@ -124,7 +134,9 @@ class Daemon:
                 try:
                     self.fetching.set()
                     try:
-                        self._woke("fetch", pipeline.fetch_pass(self.app, source))
+                        # process starts on each stored batch while a big mailbox drains
+                        self._woke("fetch", pipeline.fetch_pass(self.app, source,
+                                                                on_batch=self.wake["process"].set))
                         self.ops.tick("fetch")
                     finally:
                         self.fetching.clear()
@@ -185,9 +197,10 @@ class Daemon:
                                id="templates")
         self.scheduler.add_job(self.wake["sweep"].set, "interval", seconds=self.app.settings.reminders.sweep_seconds,
                                id="wake-sweep")
-        self.scheduler.add_job(lambda: workers.beat(self.app.engine, self.app.worker_id, self.app.now()),
-                               "interval", seconds=workers.HEARTBEAT_SECONDS, id="heartbeat")
         self.scheduler.start()
+        # a dead worker's claims are free: every step looks now, not at its next poll
+        heartbeat = workers.Heartbeat(self.app.engine, self.app.worker_id, self.app.now,
+                                      on_freed=lambda: [e.set() for e in self.wake.values()]).start()
         record_template_changes(self.app, [c for c in self.app.templates.startup_changes if c.status == "rejected"])
         for name in ("process", "ocr", "sweep", "send"):   # the first pass of each at start
             self.wake[name].set()
@@ -199,6 +212,7 @@ class Daemon:
         log.info("- intake daemon stopping")
         self.ops.stopping()
         self.scheduler.shutdown(wait=False)
+        heartbeat.stop()
         for event in self.wake.values():
             event.set()
         deadline = time.monotonic() + STOP_SECONDS

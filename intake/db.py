@@ -99,6 +99,22 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def insert_or_skip(conn, table, rows: list[dict], *returning):
+    """``INSERT … ON CONFLICT DO NOTHING`` of ``rows`` in one statement (SQLite and PostgreSQL): a row
+    another instance inserted first is skipped, not an error. Returns the inserted rows' ``returning``
+    columns (skipped rows return nothing), or the result when nothing is asked back."""
+    if not rows:
+        return []
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    stmt = dialect_insert(table).values(rows).on_conflict_do_nothing()
+    if not returning:
+        return conn.execute(stmt)
+    return conn.execute(stmt.returning(*returning)).all()
+
+
 READ_ONLY = "intake_read_only"
 
 

@@ -29,7 +29,7 @@ runs each pass once, in this order, and exits (``run_once`` there).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from intake.runner import RunReport, Stage, run_stage
 from intake.stages import ocr_stage, process
@@ -72,10 +72,10 @@ WAKES = {
 }
 
 
-def fetch_pass(app: App, source: MailSource) -> FetchReport:
+def fetch_pass(app: App, source: MailSource, on_batch: Callable[[], None] | None = None) -> FetchReport:
     imap = app.settings.imap
     return fetch_once(app.engine, app.store, source, mailbox=imap.mailbox,
-                      processed_mailbox=imap.processed_mailbox, now=app.now())
+                      processed_mailbox=imap.processed_mailbox, now=app.now(), on_batch=on_batch)
 
 
 def process_pass(app: App) -> RunReport:

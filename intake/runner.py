@@ -13,7 +13,8 @@ The runner knows nothing else of a stage. Per claimed batch it runs ``outside``
 for each row, then applies a group of up to ``group_size`` rows in ONE
 transaction, each in a savepoint of its own (one write lock and one fsync per
 group, not per message). A crash before the commit leaves the group claimed and
-unapplied: it is processed again once the claims expire. If the group's commit
+unapplied: it is processed again once the claims are free (``intake.workers``: at
+once when the worker is dead). If the group's commit
 itself fails, its rows are applied again one transaction each, so one bad
 message cannot hold up the others.
 
@@ -164,11 +165,14 @@ def _apply(app: App, stage: Stage, prepared: list[tuple[int, Any]], now: datetim
         with transaction(app.engine) as session:
             # The group's rows in one query (held here: the session keeps them only weakly), so
             # that no row needs a statement of its own.
-            rows = {r.id: r for r in session.exec(select(InboundMessage).where(
-                InboundMessage.id.in_([row_id for row_id, _ in prepared]))).all()}
+            query = select(InboundMessage).where(InboundMessage.id.in_([row_id for row_id, _ in prepared]))
+            if not is_sqlite(app.engine):
+                # Locked until the commit: a worker that took a row over cannot apply it meanwhile
+                # (SQLite: the transaction holds the one write lock already).
+                query = query.with_for_update()
+            rows = {r.id: r for r in session.exec(query).all()}
             for row_id, value in prepared:
-                if rows[row_id].claimed_by not in (None, app.worker_id):
-                    log.info("- inbound %s was taken over by %s: left to it", row_id, rows[row_id].claimed_by)
+                if _taken_elsewhere(app, stage, rows[row_id]):
                     continue
                 try:
                     with session.begin_nested():
@@ -191,6 +195,18 @@ def _apply(app: App, stage: Stage, prepared: list[tuple[int, Any]], now: datetim
         crash_point(f"after-{stage.name}-commit")
     for row_id, exc in failed:
         _record_failure(app, row_id, exc, now, report)
+
+
+def _taken_elsewhere(app: App, stage: Stage, row: InboundMessage) -> bool:
+    """This worker's claim was taken over (it looked dead for a while): the row is another worker's
+    now, or already past this stage. Left to it, never applied twice."""
+    if row.claimed_by not in (None, app.worker_id):
+        log.info("- inbound %s was taken over by %s: left to it", row.id, row.claimed_by)
+        return True
+    if row.stage not in stage.claims:
+        log.info("- inbound %s was already taken further (%s) by another worker: left as it is", row.id, row.stage)
+        return True
+    return False
 
 
 def _apply_one(app: App, stage: Stage, session: Session, row: InboundMessage, value: Any, now: datetime) -> str:

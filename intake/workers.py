@@ -1,12 +1,16 @@
 """Who holds a claim, and whether it is still alive: several instances, crashed ones taken over at once.
 
 Every running process (``App.worker_id``, ``host:pid``) has a row in ``intake_worker``
-that it refreshes every ``HEARTBEAT_SECONDS``. A claim records its worker
+that a ``Heartbeat`` thread refreshes every ``HEARTBEAT_SECONDS`` (the daemon, and
+``run --once`` too: a long run must not look dead). A claim records its worker
 (``claimed_by``). A claim is free when it expired, OR its worker has no row, OR
 the row was not refreshed for ``STALE_SECONDS`` (a daemon on another host that
-died). A process that starts removes the rows of dead processes on its own host
-(their pid is gone: a restart by systemd's ``Restart=``), so a killed daemon's
-claims are taken back the moment it is restarted, not when they expire.
+died). Each beat also removes the rows of dead workers: on its own host a worker
+whose pid is gone is dead at once (pids are only meaningful per host); elsewhere
+one stale for ``STALE_SECONDS``. Their claims are then free, and the beat tells
+its owner so that the steps look at once instead of at their next poll. A process
+that starts does the same, so a daemon restarted by systemd's ``Restart=`` takes
+its killed predecessor's work back at once.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timedelta
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from sqlalchemy import and_, case, delete, insert, or_, select, update
 
@@ -22,8 +28,8 @@ from intake.models import InboundMessage, Worker
 
 log = logging.getLogger("intake.workers")
 
-HEARTBEAT_SECONDS = 5
-STALE_SECONDS = 30
+HEARTBEAT_SECONDS = 2
+STALE_SECONDS = 10
 
 
 def _pid_alive(pid: int) -> bool:
@@ -53,13 +59,57 @@ def register(engine, worker_id: str, now: datetime) -> int:
     return len(gone)
 
 
-def beat(engine, worker_id: str, now: datetime) -> None:
-    """Refresh this process's sign of life (re-adding the row if another instance removed it)."""
+def beat(engine, worker_id: str, now: datetime) -> int:
+    """Refresh this process's sign of life (re-adding the row if another instance removed it), and
+    remove dead workers' rows. Returns how many were removed (their claims are free now)."""
     w = Worker.__table__
+    host = socket.gethostname()
     with engine.begin() as conn:
         if conn.execute(update(w).where(w.c.id == worker_id).values(heartbeat_at=now)).rowcount == 0:
-            conn.execute(insert(w).values(id=worker_id, host=socket.gethostname(), pid=os.getpid(),
+            conn.execute(insert(w).values(id=worker_id, host=host, pid=os.getpid(),
                                           started_at=now, heartbeat_at=now))
+        others = conn.execute(select(w.c.id, w.c.host, w.c.pid, w.c.heartbeat_at).where(w.c.id != worker_id)).all()
+        stale = now - timedelta(seconds=STALE_SECONDS)
+        dead = [wid for wid, whost, pid, at in others
+                if (not _pid_alive(pid) if whost == host else _aware(at) < stale)]
+        if dead:
+            conn.execute(delete(w).where(w.c.id.in_(dead)))
+    if dead:
+        log.info("- worker(s) %s are gone: their claims are free", ", ".join(dead))
+    return len(dead)
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite gives naive datetimes back (stored as UTC)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+class Heartbeat:
+    """A thread that calls ``beat`` every ``every`` seconds until ``stop``; ``on_freed`` is called
+    when a beat removed dead workers (the daemon wakes its steps). A failing beat is logged and
+    tried again at the next one (a database restart must not end the daemon's sign of life)."""
+
+    def __init__(self, engine, worker_id: str, now: Callable[[], datetime], *, every: float = HEARTBEAT_SECONDS,
+                 on_freed: Callable[[], None] | None = None):
+        self.engine, self.worker_id, self.now, self.every, self.on_freed = engine, worker_id, now, every, on_freed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                if beat(self.engine, self.worker_id, self.now()) and self.on_freed:
+                    self.on_freed()
+            except Exception as exc:     # noqa: BLE001 - logged; the next beat tries again
+                log.warning("- heartbeat failed: %s", exc)
+
+    def start(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 def retire(engine, worker_id: str) -> None:

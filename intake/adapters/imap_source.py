@@ -270,10 +270,23 @@ class ImapSource:
                     flags=tuple(_flag_str(f) for f in item.get(b"FLAGS", ()))))
         return out
 
-    def mark_done(self, uids: Iterable[int]) -> None:
-        """Add the ``$IntakeDone`` keyword and ``\\Seen``."""
+    def present(self, uids: Iterable[int]) -> list[int]:
+        """Which of ``uids`` are still in the selected mailbox (ascending): several instances share
+        it, and one may have moved a message away while another was about to."""
         self._selected()
-        uids = sorted({int(u) for u in uids})
+        wanted = sorted({int(u) for u in uids})
+        if not wanted:
+            return []
+        self.noop()                  # Dovecot refreshes the selected view only when asked
+        found: set[int] = set()
+        for batch in _batches(wanted, self.fetch_batch):
+            found.update(self._run("search", lambda c: c.search(["UID", ",".join(map(str, batch))])))
+        return [u for u in wanted if u in found]
+
+    def mark_done(self, uids: Iterable[int]) -> None:
+        """Add the ``$IntakeDone`` keyword and ``\\Seen`` (to those of ``uids`` still here)."""
+        self._selected()
+        uids = self.present(uids)
         if not uids:
             return
         flags = [DONE_KEYWORD.encode(), _SEEN]
@@ -298,13 +311,22 @@ class ImapSource:
         plain EXPUNGE would also remove the messages someone else flagged
         ``\\Deleted`` and has not expunged yet."""
         self._selected()
-        uids = sorted({int(u) for u in uids})
+        uids = self.present(uids)    # another instance may have moved some already: not an error
         if not uids:
             return
         self.ensure_mailbox(dest)
         if self.supports("MOVE"):
             for batch in _batches(uids, self.fetch_batch):
-                self._run("move", lambda c: c.move(batch, dest))
+                try:
+                    self._run("move", lambda c: c.move(batch, dest))
+                except imaplib.IMAP4.error as exc:
+                    if "EXPUNGEISSUED" not in str(exc):
+                        raise
+                    # another instance moved some of them between our look and our MOVE
+                    log.debug("imap: some of UIDs %s were moved meanwhile; moving the rest", batch)
+                    rest = self.present(batch)
+                    if rest:
+                        self._run("move", lambda c: c.move(rest, dest))
             return
         uidplus = self.supports("UIDPLUS")
         if not uidplus:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import select
 
 from intake.adapters.imap_source import FetchedMessage
 from intake.adapters.raw_store import RawStore
-from intake.db import transaction
+from intake.db import insert_or_skip, transaction
 from intake.domain.mailparse import message_ids
 from intake.models import InboundMessage, MailboxState, field_defaults
 from intake.testing_hooks import crash_point
@@ -77,14 +77,17 @@ def _generation(session, mailbox: str, uidvalidity: int, now: datetime) -> tuple
     if state is not None:
         return state, False
     older = session.exec(select(MailboxState).where(MailboxState.mailbox == mailbox)).first()
-    state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0, updated_at=now)
-    session.add(state)
-    session.flush()
+    # Another instance may add the same generation at the same moment: skip, then read whichever won.
+    insert_or_skip(session.connection(), MailboxState.__table__,
+                   [dict(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0, updated_at=now)])
+    state = session.exec(select(MailboxState).where(MailboxState.mailbox == mailbox,
+                                                    MailboxState.uidvalidity == uidvalidity)).one()
     return state, older is not None
 
 
 def fetch_once(engine, store: RawStore, source: MailSource, *, mailbox: str, processed_mailbox: str,
-               now: datetime, batch_size: int = 50) -> FetchReport:
+               now: datetime, batch_size: int = 50, on_batch: Callable[[], None] | None = None) -> FetchReport:
+    """One pass over the mailbox; ``on_batch`` is called after each batch that stored new rows."""
     report = FetchReport()
     uidvalidity, _uidnext = source.select()
     with transaction(engine) as session:
@@ -101,7 +104,10 @@ def fetch_once(engine, store: RawStore, source: MailSource, *, mailbox: str, pro
         batch = source.fetch(uids[i:i + batch_size])
         if not batch:
             continue
+        stored_before = report.registered
         _store_batch(engine, store, batch, mailbox=mailbox, uidvalidity=uidvalidity, now=now, report=report)
+        if on_batch and report.registered > stored_before:
+            on_batch()
         crash_point("after-fetch-commit")
         _mark_on_server(source, [m.uid for m in batch], processed_mailbox)
         _set_server_done(engine, mailbox, uidvalidity, [m.uid for m in batch])
@@ -132,17 +138,23 @@ def _store_batch(engine, store: RawStore, batch: list[FetchedMessage], *, mailbo
                 raw_path=str(blob.path), size=blob.size, received_at=msg.internaldate,
                 fetched_at=now, next_attempt_at=now,
             ))
-        if added:
-            # One statement for the batch (Core: the rows are not used as objects here).
-            report.new_ids += session.connection().execute(_INBOUND_INSERT, added).scalars().all()
-        report.registered += len(added)
-        state.last_uid = max(state.last_uid, max(m.uid for m in batch))
-        state.updated_at = now
-        session.add(state)
-
-
-_INBOUND_INSERT = InboundMessage.__table__.insert().returning(InboundMessage.__table__.c.id,
-                                                              sort_by_parameter_order=True)
+        # One statement for the batch (Core: the rows are not used as objects here). A message
+        # another instance stored meanwhile (same content hash) is skipped: concurrent fetch is expected.
+        t = InboundMessage.__table__
+        stored = insert_or_skip(session.connection(), t, added, t.c.id, t.c.uid)
+        if len(stored) < len(added):
+            mine = {uid for _, uid in stored}
+            skipped = [row["uid"] for row in added if row["uid"] not in mine]
+            report.duplicates += len(skipped)
+            log.info("imap uid(s) %s in %s were stored by another instance meanwhile; skipped",
+                     ",".join(map(str, skipped)), mailbox)
+        report.new_ids += sorted(row_id for row_id, _ in stored)
+        report.registered += len(stored)
+        # Only ever forward: a slower instance committing an older batch must not move it back.
+        top = max(m.uid for m in batch)
+        s = MailboxState.__table__
+        session.connection().execute(update(s).where(s.c.id == state.id).values(
+            last_uid=case((s.c.last_uid < top, top), else_=s.c.last_uid), updated_at=now))
 _NEW_ROW = field_defaults(InboundMessage)     # stage "received", attempts 0, …
 
 

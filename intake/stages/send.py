@@ -5,11 +5,13 @@ Each row goes ``pending`` → ``sending`` (claimed, committed) → SMTP → ``se
 backoff; a permanent one (5xx) marks it ``failed`` and records why; after
 ``outbox_max_attempts`` temporary failures it is ``failed`` too, for a human.
 
-A row left in ``sending`` by a crash is sent again once its claim expires,
-unless the accepted-mail journal (``intake/adapters/sent_journal.py``) shows
+A row left in ``sending`` by a crash is sent again once its claim is free (expired,
+or its worker is dead: ``intake.workers``), unless the accepted-mail journal (``intake/adapters/sent_journal.py``) shows
 the server already answered 250 for it: right after the 250, before the commit
 that may wait for the database's write lock, the sender appends the row's id
-there with one ``write(2)``. Such rows are marked sent, not sent twice. What
+there with one ``write(2)``. Such rows are marked sent, not sent twice: checked
+when a sender starts (``settle_interrupted``) and again for each row a sender takes
+over from a dead one (it may have died after settling). What
 remains is the microseconds between the server's 250 and that write, which no
 SMTP client can close (RFC 1047); both copies would carry the same Message-ID.
 A crash never drops a mail.
@@ -84,6 +86,7 @@ class Claimed:
     template: str | None
     template_version: str | None
     ref: str
+    taken_over: bool = False    # it was ``sending`` under a dead worker's claim: maybe already accepted
 
 
 def _claim_in(conn, now: datetime, limit: int, worker_id: str | None = None) -> list[Claimed]:
@@ -93,10 +96,15 @@ def _claim_in(conn, now: datetime, limit: int, worker_id: str | None = None) -> 
         and_(t.c.status == "pending", t.c.next_attempt_at <= now),
         and_(t.c.status == "sending", claim_is_free(t, now)),   # a crashed sender's claim
     )
-    candidates = sa_select(t.c.id).where(claimable).order_by(t.c.id).limit(limit)
+    # The candidates (locked on PostgreSQL, the write lock held on SQLite) with their status, so
+    # that a row taken over from a dead sender is known as such.
+    candidates = sa_select(t.c.id, t.c.status).where(claimable).order_by(t.c.id).limit(limit)
     if not is_sqlite(conn.engine):
         candidates = candidates.with_for_update(skip_locked=True)
-    stmt = (update(t).where(t.c.id.in_(candidates.scalar_subquery()), claimable)
+    found = dict(conn.execute(candidates).all())
+    if not found:
+        return []
+    stmt = (update(t).where(t.c.id.in_(list(found)), claimable)
             .values(status="sending", claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=worker_id)
             .returning(t.c.id))
     ids = sorted(r[0] for r in conn.execute(stmt).all())
@@ -109,7 +117,7 @@ def _claim_in(conn, now: datetime, limit: int, worker_id: str | None = None) -> 
         .where(t.c.id.in_(ids)).order_by(t.c.id)).all()
     return [Claimed(id=r[0], case_id=r[1], purpose=r[2], message_id=r[3], mail_from=r[4], rcpt_to=r[5],
                     raw=bytes(r[6]), attach_raw_path=r[7], template=r[8], template_version=r[9],
-                    ref=r[10] or "-") for r in rows]
+                    ref=r[10] or "-", taken_over=found[r[0]] == "sending") for r in rows]
 
 
 def reconcile_interrupted(app, now: datetime, report: SendReport) -> None:
@@ -175,13 +183,29 @@ def deliver_batch(app: App, mailer: Mailer, batch: int, report: SendReport) -> i
         items = _claim_in(conn, app.now(), batch, app.worker_id)
     accepted: list[Accepted] = []
     try:
+        already = _accepted_before_takeover(app, items)
         for item in items:
+            if item.id in already:
+                accepted.append((item, app.now()))
+                continue
             now = app.now()
             if _send_one(app, mailer, item, now, report):
                 accepted.append((item, now))
     finally:
         mark_sent(app, accepted, report)
     return len(items)
+
+
+def _accepted_before_takeover(app, items: list[Claimed]) -> set[int]:
+    """Of the rows taken over from a dead sender (it may have been killed just after the server's
+    250), those the accepted-mail journal lists: marked sent, never sent twice."""
+    taken = {item.id: item.message_id for item in items if item.taken_over}
+    found = app.sent_journal.accepted(taken)
+    for item in items:
+        if item.id in found:
+            log.warning("%s %s to %s was accepted before its sender died: marked sent, not sent again",
+                        item.ref, item.purpose, item.rcpt_to)
+    return found
 
 
 Accepted = tuple[Claimed, datetime]

@@ -7,11 +7,13 @@ parametrised to PostgreSQL in the tests that ask for both).
 
 from __future__ import annotations
 
+import email
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.policy import default as default_policy
 from pathlib import Path
 
 
@@ -21,7 +23,8 @@ from intake.db import make_engine, transaction, upgrade
 from intake.devservers.localconfig import LocalServers, write_local_config
 from intake.settings import load_settings
 
-__all__ = ["IntakeEnv", "make_env", "SAMPLES", "REPO", "sample_bytes", "FixedClock", "wait_for"]
+__all__ = ["IntakeEnv", "make_env", "SAMPLES", "REPO", "sample_bytes", "FixedClock", "wait_for",
+           "copies_outside_the_smtp_window"]
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "data" / "samples"
@@ -41,6 +44,27 @@ def wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def copies_outside_the_smtp_window(sink, kills: list[float], window: float = 0.25) -> list[str]:
+    """Message-IDs the sink holds twice where the first copy was NOT being accepted as the daemon died.
+
+    SMTP has one window no client can close (RFC 1047): the server has stored the mail and is about to
+    answer 250 when the sender dies; the restarted sender cannot know and sends it again. The sender
+    journals every 250 before anything else, so a second copy is only possible when a kill landed
+    within the server's own store-and-answer time of the first copy; any other second copy is a bug.
+    """
+    first: dict[str, object] = {}
+    bad = []
+    for m in sink.messages():
+        mid = email.message_from_bytes(m.raw, policy=default_policy)["Message-ID"]
+        if mid not in first:
+            first[mid] = m
+            continue
+        start = first[mid].received_at.timestamp()
+        if not any(0 <= k - start <= window for k in kills) or first[mid].raw != m.raw:
+            bad.append(mid)
+    return bad
 
 
 class FixedClock:

@@ -20,36 +20,15 @@ import pytest
 from sqlmodel import select
 
 from intake.models import Case, InboundMessage, Outbox
-from tests.e2e.harness import REPO, make_env, sample_bytes
+from tests.e2e.harness import REPO, copies_outside_the_smtp_window, make_env, sample_bytes
 
 # The crash points kill at an exact step of one mail. With several SMTP connections another mail may
 # be in the server's hands at that moment, inside the window no client can close (see
-# _copies_outside_the_smtp_window); one connection makes "exactly once" exact. Several connections
+# copies_outside_the_smtp_window); one connection makes "exactly once" exact. Several connections
 # are what the random kills below run with.
 ONE_CONNECTION = "connections = 1"
 
 MESSAGES = ["sample-001.eml", "sample-002.eml", "sample-003.eml", "sample-005.eml", "sample-006.eml"]
-
-
-def _copies_outside_the_smtp_window(sink, kills: list[float], window: float = 0.25) -> list[str]:
-    """Message-IDs the sink holds twice where the first copy was NOT being accepted as the daemon died.
-
-    SMTP has one window no client can close (RFC 1047): the server has stored the mail and is about to
-    answer 250 when the sender dies; the restarted sender cannot know and sends it again. The sender
-    journals every 250 before anything else, so a second copy is only possible when a kill landed
-    within the server's own store-and-answer time of the first copy; any other second copy is a bug.
-    """
-    first: dict[str, object] = {}
-    bad = []
-    for m in sink.messages():
-        mid = email.message_from_bytes(m.raw, policy=default_policy)["Message-ID"]
-        if mid not in first:
-            first[mid] = m
-            continue
-        start = first[mid].received_at.timestamp()
-        if not any(0 <= k - start <= window for k in kills) or first[mid].raw != m.raw:
-            bad.append(mid)
-    return bad
 
 
 def _assert_exactly_once(env, sink, kills: list[float] | None = None):
@@ -67,7 +46,7 @@ def _assert_exactly_once(env, sink, kills: list[float] | None = None):
     tasks = 0
     seen: set[str] = set()
     if kills is not None:
-        assert _copies_outside_the_smtp_window(sink, kills) == [], "a mail went out twice outside SMTP's window"
+        assert copies_outside_the_smtp_window(sink, kills) == [], "a mail went out twice outside SMTP's window"
     for m in sink.messages():
         msg = email.message_from_bytes(m.raw, policy=default_policy)
         if kills is not None and msg["Message-ID"] in seen:
