@@ -46,6 +46,7 @@ for p in (REPO, REPO / "bench"):
         sys.path.insert(0, str(p))
 
 from bench_intake import build_corpus  # noqa: E402  (same corpus as the throughput bench)
+from local_daemon import local_servers, running_daemon  # noqa: E402
 
 TARGETS = {"p50": 1.0, "p90": 2.0, "idle_cpu_share": 0.02, "stop_seconds": 10.0}
 
@@ -61,15 +62,6 @@ def idle_cpu(pid: int, seconds: float) -> float:
     c0, t0 = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
     return (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
-
-
-def wait_for_log(path: Path, text: str, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if path.exists() and text in path.read_text(errors="replace"):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def acknowledgements(sink) -> dict[str, float]:
@@ -92,72 +84,45 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args, tmp: Path) -> dict:
-    from intake.devservers.certs import create_ca
-    from intake.devservers.dovecot import PrivateDovecot
-    from intake.devservers.localconfig import LocalServers, write_local_config
-    from intake.devservers.smtp_sink import SmtpSink
-
     results: dict = {"mails": args.mails, "interval": args.interval, "load_before": os.getloadavg()[0],
                      "cpus": os.cpu_count()}
-    ca = create_ca(tmp / "ca")
-    dovecot = PrivateDovecot(tmp / "dovecot", ca=ca).start()
-    sink = SmtpSink(tmp / "sink", ca=ca).start()
-    proc = None
-    try:
-        servers = LocalServers(imap_port=dovecot.imaps_port, imap_security="ssl", imap_user=dovecot.user,
-                               imap_password=dovecot.password, smtp_port=sink.port, smtp_security="starttls",
-                               ca_file=Path(ca.ca_file))
-        cfg = write_local_config(tmp / "config", servers, database_url=f"sqlite:///{tmp / 'intake.db'}",
-                                 storage=tmp / "store")
-        env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
-        subprocess.run([sys.executable, "-m", "intake", "--config", str(cfg), "db", "upgrade"], cwd=str(REPO),
-                       env=env, check=True, capture_output=True, timeout=600)
+    with local_servers(tmp) as setup:
         corpus = build_corpus(args.mails)
         log_path = tmp / "daemon.log"
-        with open(log_path, "wb") as logf:
-            proc = subprocess.Popen([sys.executable, "-m", "intake", "--config", str(cfg), "run"], cwd=str(REPO),
-                                    env=env, stdout=logf, stderr=subprocess.STDOUT)
-        if not wait_for_log(log_path, "intake daemon started", 60):
-            raise RuntimeError("the daemon did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-        time.sleep(3)                                  # its first passes (sweep, templates) are done
-        results["idle_cpu_before"] = idle_cpu(proc.pid, args.idle_seconds)
+        with running_daemon(setup, log_path) as proc:
+            time.sleep(3)                                  # its first passes (sweep, templates) are done
+            results["idle_cpu_before"] = idle_cpu(proc.pid, args.idle_seconds)
 
-        client = dovecot.client("ssl", timeout=30)
-        appended: dict[str, float] = {}
-        try:
-            for raw in corpus:
-                client.append("INBOX", raw)
-                appended[message_id(raw)] = time.time()
-                time.sleep(args.interval)
-        finally:
-            client.logout()
-        end = time.monotonic() + args.timeout
-        while time.monotonic() < end and len(set(acknowledgements(sink)) & set(appended)) < len(appended):
-            time.sleep(0.2)
-        acks = acknowledgements(sink)
-        latencies = [acks[mid] - at for mid, at in appended.items() if mid in acks]
-        results.update(acknowledged=len(latencies), latencies=latencies)
-        if latencies:
-            results.update(p50=statistics.median(latencies), p90=percentile(latencies, 0.9), max=max(latencies))
-        time.sleep(3)
-        results["idle_cpu_after"] = idle_cpu(proc.pid, args.idle_seconds)
+            client = setup.dovecot.client("ssl", timeout=30)
+            appended: dict[str, float] = {}
+            try:
+                for raw in corpus:
+                    client.append("INBOX", raw)
+                    appended[message_id(raw)] = time.time()
+                    time.sleep(args.interval)
+            finally:
+                client.logout()
+            end = time.monotonic() + args.timeout
+            while time.monotonic() < end and len(set(acknowledgements(setup.sink)) & set(appended)) < len(appended):
+                time.sleep(0.2)
+            acks = acknowledgements(setup.sink)
+            latencies = [acks[mid] - at for mid, at in appended.items() if mid in acks]
+            results.update(acknowledged=len(latencies), latencies=latencies)
+            if latencies:
+                results.update(p50=statistics.median(latencies), p90=percentile(latencies, 0.9), max=max(latencies))
+            time.sleep(3)
+            results["idle_cpu_after"] = idle_cpu(proc.pid, args.idle_seconds)
 
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            results["exit_code"] = proc.wait(60)
-            results["stop_seconds"] = time.monotonic() - t0
-        except subprocess.TimeoutExpired:
-            results["stop_seconds"] = None
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                results["exit_code"] = proc.wait(60)
+                results["stop_seconds"] = time.monotonic() - t0
+            except subprocess.TimeoutExpired:
+                results["stop_seconds"] = None
         results["log_tail"] = log_path.read_text(errors="replace").splitlines()[-15:]
         results["load_after"] = os.getloadavg()[0]
         return results
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        sink.stop()
-        dovecot.stop()
 
 
 def verdict(value, target) -> str:
